@@ -1,0 +1,34 @@
+# Two commands for a fresh machine (see README):
+#   make demo   set up .venv and run the main job on the embedded default
+#   make test   set up .venv (with test tools) and run the whole test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WS ?= demo-workspace
+
+.PHONY: demo test lint venv dev clean
+
+$(BIN)/closeloop: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/closeloop
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/closeloop
+dev: $(VENV)/.dev
+
+demo: $(BIN)/closeloop
+	$(BIN)/closeloop demo --out $(WS)
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) $(WS)

@@ -1,0 +1,1 @@
+"""Command-line edge: turns closeloop's errors into messages and exit codes."""

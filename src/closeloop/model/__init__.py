@@ -1,0 +1,31 @@
+"""The one vocabulary: canonical records and their enums."""
+
+from closeloop.model.countries import ISO_COUNTRIES
+from closeloop.model.records import (
+    AGENTS,
+    CALLS,
+    CARE_OUTCOMES,
+    CENTERS,
+    LEADS,
+    RECORDS,
+    SALES_OUTCOMES,
+    TRANSCRIPT_TURNS,
+    UNANSWERED_OUTCOMES,
+    CallType,
+    Direction,
+    Field,
+    FieldType,
+    Outcome,
+    RecordSchema,
+    Speaker,
+    allowed_outcomes,
+    format_skills,
+    parse_skills,
+)
+
+__all__ = [
+    "AGENTS", "CALLS", "CARE_OUTCOMES", "CENTERS", "ISO_COUNTRIES", "LEADS", "RECORDS",
+    "SALES_OUTCOMES", "TRANSCRIPT_TURNS", "UNANSWERED_OUTCOMES", "CallType", "Direction",
+    "Field", "FieldType", "Outcome", "RecordSchema", "Speaker", "allowed_outcomes",
+    "format_skills", "parse_skills",
+]
