@@ -11,17 +11,22 @@ public API (other packages import only these names)::
     logistic_regression(X, y, feature_names, trials=None) -> LogisticFit
     eb_shrinkage(successes, n, prior=None) -> Shrinkage            # beta-binomial EB
     fit_beta_prior(successes, n) -> (alpha, beta)
+    adjust_for_mix(group, covariates, successes, trials) -> MixAdjustment  # .adjusted, .decompose(a, b) -> Gap
 """
 
 from closeloop.stats.intervals import diff_interval, wilson_interval, z_value
 from closeloop.stats.logistic import LogisticFit, logistic_regression
+from closeloop.stats.mix import Gap, MixAdjustment, adjust_for_mix
 from closeloop.stats.shrinkage import Shrinkage, eb_shrinkage, fit_beta_prior
 from closeloop.stats.significance import TestResult, adjust_pvalues, chi_square_test, two_proportion_test
 
 __all__ = [
+    "Gap",
     "LogisticFit",
+    "MixAdjustment",
     "Shrinkage",
     "TestResult",
+    "adjust_for_mix",
     "adjust_pvalues",
     "chi_square_test",
     "diff_interval",
