@@ -19,6 +19,7 @@ from closeloop.errors import CloseloopError
 
 COMMAND_MODULES: list[str] = [
     "closeloop.cli.workspace",
+    "closeloop.cli.ingest",
 ]
 
 app = typer.Typer(

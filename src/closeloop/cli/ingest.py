@@ -1,0 +1,127 @@
+"""Ingestion commands: ingest, rejects."""
+
+from __future__ import annotations
+
+import csv
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
+from closeloop.ingest import FORMATS, IngestResult, ingest_file
+from closeloop.warehouse import open_warehouse
+
+
+class Record(StrEnum):
+    """Record kinds that can be ingested."""
+
+    centers = "centers"
+    agents = "agents"
+    leads = "leads"
+    calls = "calls"
+    transcripts = "transcripts"
+
+
+def _format_help() -> str:
+    return "Input format: auto (canonical CSV/Parquet/JSONL) or one of: " + ", ".join(sorted(FORMATS)) + "."
+
+
+def ingest(
+    record: Annotated[Record, typer.Argument(help="What the files hold.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files to load (CSV any delimiter, Parquet, JSONL; .gz ok).")],
+    input_format: Annotated[str, typer.Option("--format", help=_format_help())] = "auto",
+    center: Annotated[
+        str | None, typer.Option(help="Center id for formats that carry none (asterisk-queue-log, anonymous-bank).")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 if any row was rejected (for pipelines).")] = False,
+    workspace: WorkspaceOpt = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="Summary as table, json or csv.")
+    ] = OutputFormat.table,
+) -> None:
+    """Validate files and load them into the warehouse; every row is loaded or kept in rejects.
+
+    Re-ingesting a file (or an overlapping one) replaces rows by key, never duplicates.
+    Each file is one transaction. A file that cannot be read at all exits with status 2.
+    """
+    settings = settings_for(workspace)
+    options: dict[str, Any] = {"center_id": center} if center else {}
+    results: list[IngestResult] = []
+    out = console(stderr=True)
+    with open_warehouse(settings) as wh, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
+        TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal,
+    ) as bar:
+        task = bar.add_task("ingest", total=len(paths))
+        for path in paths:
+            def step(name: str, path: Path = path) -> None:
+                bar.update(task, description=f"{name} {path.name}")
+
+            results.append(ingest_file(wh, record.value, path, input_format, settings.default_timezone, step, **options))
+            bar.advance(task)
+    _report(results, output)
+    if strict and any(r.rejected for r in results):
+        raise typer.Exit(1)
+
+
+def _report(results: list[IngestResult], fmt: OutputFormat) -> None:
+    rows = [
+        {"file": Path(r.source).name, "record": r.record, "read": r.rows_read, "loaded": r.loaded,
+         "rejected": r.rejected, "replaced": r.replaced,
+         "orphans": ", ".join(f"{k} {v}" for k, v in r.orphans.items())}
+        for r in results
+    ]
+    emit_rows(rows, fmt, title="ingest")
+    if fmt is not OutputFormat.table:
+        return
+    c = console()
+    for r in results:
+        for reason, n in r.top_reasons:
+            c.print(f"  [yellow]{n:>8,}[/] {reason}  [dim]({Path(r.source).name})[/]")
+        if r.orphans:
+            c.print(f"  [dim]orphans are loaded but name unknown records: {r.orphans} in {Path(r.source).name}[/]")
+    if any(r.rejected for r in results):
+        c.print("[dim]see them with: closeloop rejects   (export: closeloop rejects --export rejects.csv)[/]")
+
+
+def rejects(
+    record: Annotated[Record | None, typer.Option(help="Only rejects of this record kind.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only rejects from files whose path contains this.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many (0 = all).")] = 50,
+    export: Annotated[Path | None, typer.Option(help="Write all matching rejects to this CSV file.")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """List rows that could not be loaded, with file, line, field, reason and raw text."""
+    settings = settings_for(workspace)
+    where, params = ["TRUE"], []
+    if record:
+        where.append("record = ?")
+        params.append(record.value)
+    if source:
+        where.append("contains(source, ?)")
+        params.append(source)
+    sql = f"SELECT record, source, line, field, reason, raw FROM rejects WHERE {' AND '.join(where)} ORDER BY source, line"
+    with open_warehouse(settings, read_only=True) as wh:
+        rows = wh.query(sql, params).to_pylist()
+    if export is not None:
+        with export.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["record", "source", "line", "field", "reason", "raw"])
+            writer.writeheader()
+            writer.writerows(rows)
+        console(stderr=True).print(f"wrote {len(rows):,} rejects to {export}")
+        return
+    if not rows:
+        console(stderr=True).print("no rejects")
+        return
+    shown = rows if limit == 0 else rows[:limit]
+    emit_rows(shown, fmt, title=f"rejects ({len(shown):,} of {len(rows):,})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.command()(ingest)
+    app.command()(rejects)

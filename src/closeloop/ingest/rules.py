@@ -1,0 +1,155 @@
+"""Validation rules of the canonical records, compiled to SQL over varchar columns.
+
+Every rule is one SQL expression evaluated for all rows at once (vectorised in DuckDB),
+never a Python loop per row. Per-field rules come from the field declarations in
+:mod:`closeloop.model` (required, type, choices, range, pattern); cross-field rules of
+calls use the model's outcome sets, so ingestion and the simulator share one rule.
+
+The input relation has one VARCHAR column per canonical field (NULL or '' when empty)
+plus ``__tz``: the IANA zone in which offset-less timestamps are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import available_timezones
+
+from closeloop.model import (
+    CALLS,
+    CARE_OUTCOMES,
+    CENTERS,
+    ISO_COUNTRIES,
+    SALES_OUTCOMES,
+    UNANSWERED_OUTCOMES,
+    Field,
+    FieldType,
+    RecordSchema,
+)
+from closeloop.warehouse import storage_type
+
+# A timestamp string that carries its own UTC offset (or Z).
+_OFFSET_RE = r"([zZ]|[+-]\d\d(:?\d\d)?)$"
+
+
+def q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _list(values: object) -> str:
+    return "[" + ", ".join(lit(str(v)) for v in values) + "]"  # type: ignore[attr-defined]
+
+
+def raw(name: str) -> str:
+    """The trimmed raw text of a column, NULL when empty."""
+    return f"nullif(trim({q(name)}), '')"
+
+
+def typed(f: Field) -> str:
+    """Expression converting the raw text of ``f`` to its storage type (NULL if invalid)."""
+    r = raw(f.name)
+    if f.type is FieldType.STRING:
+        return f"lower({r})" if f.choices else r
+    if f.type is FieldType.FLOAT:
+        return f"try_cast({r} AS DOUBLE)"
+    if f.type is FieldType.INTEGER:
+        return f"CASE WHEN try_cast({r} AS DOUBLE) = floor(try_cast({r} AS DOUBLE)) THEN try_cast({r} AS BIGINT) END"
+    # Timestamps: with an offset they are instants; without, local time in the row's zone.
+    return (
+        f"CASE WHEN regexp_matches({r}, {lit(_OFFSET_RE)}) THEN try_cast({r} AS TIMESTAMPTZ) "
+        f"ELSE timezone(__tz, try_cast({r} AS TIMESTAMP)) END"
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule: when ``failed`` (SQL, true = broken) holds, ``field`` gets ``reason``."""
+
+    field: str
+    failed: str
+    reason: str
+
+
+def field_checks(f: Field) -> list[Check]:
+    """The per-field rules implied by a field's declaration."""
+    r, v = raw(f.name), f"__v_{f.name}"
+    checks: list[Check] = []
+    if f.required:
+        checks.append(Check(f.name, f"{r} IS NULL", "required value is missing"))
+    type_reason = {
+        FieldType.TIMESTAMP: "not an ISO 8601 timestamp",
+        FieldType.FLOAT: "not a number",
+        FieldType.INTEGER: "not a whole number",
+    }
+    if f.type in type_reason:
+        checks.append(Check(f.name, f"{r} IS NOT NULL AND {v} IS NULL", type_reason[f.type]))
+    if f.type is FieldType.FLOAT:
+        checks.append(Check(f.name, f"{v} IS NOT NULL AND NOT isfinite({v})", "not a finite number"))
+    if f.choices:
+        allowed = ", ".join(f.choices)
+        checks.append(Check(f.name, f"{r} IS NOT NULL AND NOT list_contains({_list(f.choices)}, {v})",
+                            f"not one of: {allowed}"))
+    if f.minimum is not None:
+        checks.append(Check(f.name, f"{v} < {f.minimum}", f"below the minimum {f.minimum:g}"))
+    if f.maximum is not None:
+        checks.append(Check(f.name, f"{v} > {f.maximum}", f"above the maximum {f.maximum:g}"))
+    if f.pattern:
+        checks.append(Check(f.name, f"{r} IS NOT NULL AND NOT regexp_full_match({r}, {lit(f.pattern)})",
+                            "not in the expected format"))
+    return checks
+
+
+def _center_checks() -> list[Check]:
+    zones = sorted(available_timezones())
+    return [
+        Check("country", f"__v_country IS NOT NULL AND NOT list_contains({_list(sorted(ISO_COUNTRIES))}, "
+              "upper(__v_country))", "not an ISO 3166-1 alpha-2 country code"),
+        Check("timezone", f"__v_timezone IS NOT NULL AND NOT list_contains({_list(zones)}, __v_timezone)",
+              "not a known IANA time zone"),
+    ]
+
+
+def _call_checks() -> list[Check]:
+    answered = "__v_answered_at IS NOT NULL"
+    sales, care = _list(sorted(SALES_OUTCOMES)), _list(sorted(CARE_OUTCOMES))
+    unanswered = " OR ".join(
+        f"(__v_direction = {lit(d)} AND __v_outcome <> {lit(o)})" for d, o in UNANSWERED_OUTCOMES.items()
+    )
+    return [
+        Check("answered_at", "__v_answered_at < __v_offered_at", "answered before it was offered"),
+        Check("ended_at", "__v_ended_at < __v_offered_at", "ended before it was offered"),
+        Check("ended_at", "__v_ended_at < __v_answered_at", "ended before it was answered"),
+        Check("agent_id", f"{answered} AND __v_agent_id IS NULL", "answered call has no agent_id"),
+        Check("outcome", f"{answered} AND __v_call_type = 'sales' AND NOT list_contains({sales}, __v_outcome)",
+              "answered sales call needs outcome sale, no_sale or callback"),
+        Check("outcome", f"{answered} AND __v_call_type = 'care' AND NOT list_contains({care}, __v_outcome)",
+              "answered care call needs outcome resolved, unresolved or escalated"),
+        Check("outcome", f"NOT ({answered}) AND ({unanswered})",
+              "unanswered call must be abandoned (inbound) or no_answer (outbound)"),
+    ]
+
+
+def record_checks(schema: RecordSchema) -> list[Check]:
+    """All rules of a record kind, per-field first, in field order."""
+    checks = [c for f in schema.fields for c in field_checks(f)]
+    if schema is CENTERS:
+        checks += _center_checks()
+    if schema is CALLS:
+        checks += _call_checks()
+    return checks
+
+
+def error_expression(checks: list[Check]) -> str:
+    """SQL giving '' for a valid row, else 'field: reason; field: reason'."""
+    parts = ", ".join(f"CASE WHEN {c.failed} THEN {lit(c.field + ': ' + c.reason)} END" for c in checks)
+    return f"concat_ws('; ', {parts})"
+
+
+def typed_select(schema: RecordSchema) -> str:
+    """SELECT list turning each raw canonical column into ``__v_<name>`` of its storage type."""
+    return ", ".join(f"CAST({typed(f)} AS {storage_type(f.type)}) AS {q('__v_' + f.name)}" for f in schema.fields)
