@@ -52,15 +52,17 @@ def ingest(
     results: list[IngestResult] = []
     out = console(stderr=True)
     with open_warehouse(settings) as wh, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
-        TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal,
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total} files"), TimeElapsedColumn(),
+        console=out, transient=True, disable=not out.is_terminal,
     ) as bar:
         task = bar.add_task("ingest", total=len(paths))
         for path in paths:
             def step(name: str, path: Path = path) -> None:
                 bar.update(task, description=f"{name} {path.name}")
 
-            results.append(ingest_file(wh, record.value, path, input_format, settings.default_timezone, step, **options))
+            tz = settings.default_timezone
+            results.append(ingest_file(wh, record.value, path, input_format, tz, step, **options))
             bar.advance(task)
     _report(results, output)
     if strict and any(r.rejected for r in results):
@@ -104,7 +106,10 @@ def rejects(
     if source:
         where.append("contains(source, ?)")
         params.append(source)
-    sql = f"SELECT record, source, line, field, reason, raw FROM rejects WHERE {' AND '.join(where)} ORDER BY source, line"
+    sql = (
+        "SELECT record, source, line, field, reason, raw FROM rejects "
+        f"WHERE {' AND '.join(where)} ORDER BY source, line"
+    )
     with open_warehouse(settings, read_only=True) as wh:
         rows = wh.query(sql, params).to_pylist()
     if export is not None:

@@ -39,7 +39,9 @@ def file_kind(path: Path) -> str:
         return "jsonl"
     if last in CSV_SUFFIXES or not last:
         return "csv"
-    raise InputError(f"{path}: cannot tell the file type from '{last}'; use .csv/.tsv, .parquet or .jsonl (optionally .gz)")
+    raise InputError(
+        f"{path}: cannot tell the file type from '{last}'; use .csv/.tsv, .parquet or .jsonl (optionally .gz)"
+    )
 
 
 def normalise_header(name: str) -> str:
