@@ -35,6 +35,7 @@ HEADER = (
 # clock than the field before it happened after midnight.
 CLOCK_FIELDS = ("vru_entry", "vru_exit", "q_start", "q_exit", "ser_start", "ser_exit")
 SECONDS_FIELDS = ("vru_time", "q_time", "ser_time")
+TEXT_FIELDS = ("vru+line", "call_id", "type", "date", "outcome", "server")
 CALL_TYPES = {
     "PS": CallType.CARE, "PE": CallType.CARE, "IN": CallType.CARE, "NE": CallType.CARE, "TT": CallType.CARE,
     "NW": CallType.SALES,  # prospects asking for information: the bank's pre-sales queue
@@ -208,7 +209,7 @@ class _Rows:
     def __init__(self, cols: dict[str, pa.Array], line: np.ndarray, raw: pa.Array) -> None:
         self.cols, self.line, self.raw = cols, line, raw
         self.n = len(line)
-        self.text = {name: _strings(cols[name]) for name in ("vru+line", "call_id", "type", "date", "outcome", "server")}
+        self.text = {name: _strings(cols[name]) for name in TEXT_FIELDS}
         self.secs = {name: _clock_seconds(cols[name]) for name in CLOCK_FIELDS}
         self.days = _date_days(cols["date"])
         self._derive()
