@@ -63,6 +63,8 @@ class FormatAdapter(Protocol):
 FORMATS: dict[str, str] = {
     "asterisk-queue-log": "closeloop.ingest.formats.asterisk:AsteriskQueueLog",
     "anonymous-bank": "closeloop.ingest.formats.anonymous_bank:AnonymousBank",
+    "webvtt": "closeloop.ingest.formats.webvtt:WebVTT",
+    "aws-call-analytics": "closeloop.ingest.formats.aws_call_analytics:AwsCallAnalytics",
 }
 
 
