@@ -56,8 +56,9 @@ def fit_beta_prior(successes: ArrayLike, n: ArrayLike) -> tuple[float, float]:
 
     Units with ``n == 0`` carry no information and are ignored. When the units show no
     more spread than binomial noise the likelihood keeps rising with alpha + beta; the
-    strength is capped at 1e6 (which shrinks every unit fully to the pooled rate — the
-    honest conclusion in that case).
+    strength is then capped at the total number of trials: a prior fitted on N trials
+    cannot carry more than N trials' worth of information, so posterior intervals stay
+    honest about the uncertainty of the group rate itself.
     """
     x, m = _check(successes, n)
     keep = m > 0
@@ -70,14 +71,15 @@ def fit_beta_prior(successes: ArrayLike, n: ArrayLike) -> tuple[float, float]:
 
     def nll(theta: np.ndarray) -> float:
         mu = 1.0 / (1.0 + np.exp(-theta[0]))
-        s = np.exp(np.clip(theta[1], -10.0, np.log(1e6)))
+        s = np.exp(np.clip(theta[1], -10.0, cap))
         a, b = mu * s, (1 - mu) * s
         return -float(np.sum(betaln(x + a, m - x + b) - betaln(a, b)))
 
-    start = np.array([np.log(pooled / (1 - pooled)), np.log(10.0)])
+    cap = float(np.log(m.sum()))
+    start = np.array([np.log(pooled / (1 - pooled)), min(np.log(10.0), cap)])
     res = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 2000})
     mu = 1.0 / (1.0 + np.exp(-res.x[0]))
-    s = float(np.exp(np.clip(res.x[1], -10.0, np.log(1e6))))
+    s = float(np.exp(np.clip(res.x[1], -10.0, cap)))
     return float(mu * s), float((1 - mu) * s)
 
 

@@ -1,0 +1,232 @@
+"""Scorecards: metrics by group and period, with intervals, tests, shrinkage and mix adjustment.
+
+One aggregation query computes every metric's parts per group; everything statistical
+happens afterwards on those small aggregates (numpy, :mod:`closeloop.stats`). The result's
+rows are plain dicts in a fixed column order: the group keys, then per metric its value,
+and for rates ``<name>_ci`` = [low, high], ``<name>_sig`` (``higher``/``lower`` than the
+other groups of the same period, after Holm correction, else None), and when asked
+``<name>_shrunk``/``<name>_shrunk_ci`` (agents) and ``<name>_adjusted``/``<name>_adjusted_ci``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from closeloop.metrics.definitions import DEFAULT_METRICS, Metric, aggregations, metric
+from closeloop.metrics.frame import Conventions, Tables, enrich, with_period
+from closeloop.metrics.selection import Selection, apply_selection, check_columns, require_rows
+from closeloop.stats import adjust_for_mix, adjust_pvalues, chi_square_test, eb_shrinkage, two_proportion_test
+from closeloop.stats import wilson_interval as wilson
+
+#: Rates that --adjust-for adjusts (per-call rates whose mix question makes sense).
+ADJUSTABLE = ("close_rate", "first_call_close", "resolution_rate", "data_capture")
+MIN_TEAM_AGENTS = 5
+
+
+@dataclass(frozen=True)
+class ScorecardRequest:
+    """What to compute: selection, grain, metrics, adjustment and test settings."""
+
+    selection: Selection = field(default_factory=Selection)
+    grain: str | None = None
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    adjust_for: tuple[str, ...] = ()
+    pvalue_method: str = "holm"
+    alpha: float = 0.05
+
+
+@dataclass
+class Scorecard:
+    """Rows (one per group and period), the metrics in them, and the overall tests."""
+
+    keys: list[str]
+    metrics: list[Metric]
+    rows: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+    notes: list[str]
+
+
+def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Scorecard:
+    """Compute the scorecard ``req`` asks for over ``tables``."""
+    metrics = [metric(n) for n in req.metrics]
+    needs = set().union(*(m.needs for m in metrics)) if metrics else set()
+    frame = enrich(tables, conv, needs)
+    check_columns(frame, req.adjust_for, "--adjust-for dimension")
+    frame = with_period(apply_selection(frame, req.selection), req.grain)
+    keys = (["period"] if req.grain else []) + list(req.selection.by)
+    aggs = aggregations(frame, metrics, conv)
+    aggs["_calls"] = frame.count()
+    if "agent_id" in keys and "team" not in keys:
+        aggs["_team"] = frame.team.max()
+    grouped = frame.group_by(keys).aggregate(**aggs).order_by(keys) if keys else frame.aggregate(**aggs)
+    data = {k: v.to_pylist() for k, v in zip(grouped.columns, grouped.to_pyarrow().columns, strict=True)}
+    data = _drop_empty(data)
+    require_rows(sum(data["_calls"]), req.selection)
+    rows = [{k: data[k][i] for k in keys} for i in range(len(data["_calls"]))]
+    tests: list[dict[str, Any]] = []
+    notes: list[str] = []
+    periods = _period_index(data, req.grain)
+    for m in metrics:
+        _fill_metric(rows, data, m, conv)
+        if m.is_rate and req.selection.by:
+            tests += _significance(rows, data, m, periods, req)
+        if m.is_rate and "agent_id" in keys:
+            _shrink(rows, data, m, periods, conv)
+    for m in metrics:
+        if req.adjust_for and m.name in ADJUSTABLE:
+            notes += _adjust(rows, frame, keys, m, conv, req)
+    return Scorecard(keys, metrics, rows, tests, notes)
+
+
+def _drop_empty(data: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A global aggregate over nothing still returns one row; treat it as no rows."""
+    if data["_calls"] == [0]:
+        return {k: [] for k in data}
+    return data
+
+
+def _period_index(data: dict[str, list[Any]], grain: str | None) -> list[np.ndarray]:
+    """Row indices of each period (one block when there is no grain)."""
+    n = len(data["_calls"])
+    if not grain:
+        return [np.arange(n)]
+    periods = np.array([str(p) for p in data["period"]])
+    return [np.flatnonzero(periods == p) for p in dict.fromkeys(periods)]
+
+
+def _arr(values: list[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _fill_metric(rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metric, conv: Conventions) -> None:
+    """Put the metric's value (and CI for rates) in every row."""
+    if m.kind == "count":
+        for r, v in zip(rows, data[f"{m.name}__n"], strict=True):
+            r[m.name] = int(v or 0)
+        return
+    num, den = _arr(data[f"{m.name}__num"]), _arr(data[f"{m.name}__den"])
+    num = np.nan_to_num(num)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(den > 0, num / den, np.nan)
+    if m.is_rate:
+        low, high = wilson(num, np.nan_to_num(den), conv.conf)
+    for i, r in enumerate(rows):
+        r[m.name] = _num(value[i])
+        if m.is_rate:
+            r[f"{m.name}_ci"] = [_num(low[i]), _num(high[i])]
+            r[f"{m.name}_n"] = int(np.nan_to_num(den[i]))
+
+
+def _num(v: float) -> float | None:
+    return None if np.isnan(v) else float(v)
+
+
+def _significance(
+    rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metric, periods: list[np.ndarray],
+    req: ScorecardRequest,
+) -> list[dict[str, Any]]:
+    """Each group against the rest of its period (Holm/BH-corrected), plus one chi-square per period."""
+    num = np.nan_to_num(_arr(data[f"{m.name}__num"]))
+    den = np.nan_to_num(_arr(data[f"{m.name}__den"]))
+    tests = []
+    for idx in periods:
+        x, n = num[idx], den[idx]
+        if (n > 0).sum() < 2:
+            continue
+        z, p = two_proportion_test(x, n, x.sum() - x, n.sum() - n)
+        padj = adjust_pvalues(p, req.pvalue_method)
+        for j, i in enumerate(idx):
+            sig = not np.isnan(padj[j]) and padj[j] < req.alpha
+            rows[i][f"{m.name}_sig"] = ("higher" if z[j] > 0 else "lower") if sig else None
+            rows[i][f"{m.name}_p"] = _num(padj[j])
+        chi = chi_square_test(x, n)
+        period = rows[idx[0]].get("period")
+        tests.append({
+            "metric": m.name, "period": period, "groups": int((n > 0).sum()), "chi2": chi.statistic, "dof": chi.dof,
+            "pvalue": chi.pvalue, "min_expected": chi.min_expected,
+            "significant": chi.pvalue < req.alpha,
+        })
+    return tests
+
+
+def _shrink(
+    rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metric, periods: list[np.ndarray],
+    conv: Conventions,
+) -> None:
+    """Empirical-Bayes shrinkage of each agent's rate towards their team's (or everyone's)."""
+    num = np.nan_to_num(_arr(data[f"{m.name}__num"]))
+    den = np.nan_to_num(_arr(data[f"{m.name}__den"]))
+    teams = np.array([str(t) for t in (data.get("_team") or data["team"])])
+    for idx in periods:
+        if (den[idx] > 0).sum() < 2:
+            continue
+        pooled = eb_shrinkage(num[idx], den[idx], conf=conv.conf)
+        prior_all = (pooled.alpha, pooled.beta)
+        for team in np.unique(teams[idx]):
+            sub = idx[teams[idx] == team]
+            enough = (den[sub] > 0).sum() >= MIN_TEAM_AGENTS
+            res = eb_shrinkage(num[sub], den[sub], conf=conv.conf) if enough else eb_shrinkage(
+                num[sub], den[sub], prior=prior_all, conf=conv.conf
+            )
+            for j, i in enumerate(sub):
+                if den[i] == 0:
+                    continue
+                rows[i][f"{m.name}_shrunk"] = float(res.estimate[j])
+                rows[i][f"{m.name}_shrunk_ci"] = [float(res.low[j]), float(res.high[j])]
+
+
+def _adjust(
+    rows: list[dict[str, Any]], frame: Any, keys: list[str], m: Metric, conv: Conventions, req: ScorecardRequest
+) -> list[str]:
+    """Mix-adjusted rate per group: one logistic model per period over (group, covariates) cells."""
+    assert m.flags is not None
+    group_keys = list(req.selection.by)
+    if not group_keys:
+        return []
+    cells = adjustment_cells(frame, keys + [c for c in req.adjust_for if c not in keys], m, conv)
+    notes = []
+    label = _labels(cells, group_keys)
+    periods = np.array([str(p) for p in cells["period"]]) if "period" in keys else np.zeros(len(label), str)
+    row_period = [str(r.get("period", "")) for r in rows]
+    for p in dict.fromkeys(periods):
+        sel = periods == p
+        if len(set(label[sel])) < 2:
+            continue
+        covs = {c: _level(cells[c])[sel] for c in req.adjust_for if c not in group_keys}
+        adj = adjust_for_mix(label[sel], covs, cells["num"][sel], cells["den"][sel], conf=conv.conf)
+        if not adj.fit.converged:
+            notes.append(f"{m.name}: adjustment model did not converge for period {p or 'all'}; treat with care")
+        for r, rp in zip(rows, row_period, strict=True):
+            if (rp if "period" in keys else "") != (p if "period" in keys else ""):
+                continue
+            g = "\x1f".join(_level(np.array([r[k]], dtype=object))[0] for k in group_keys)
+            if g in adj.groups:
+                i = adj.index(g)
+                r[f"{m.name}_adjusted"] = float(adj.adjusted[i])
+                r[f"{m.name}_adjusted_ci"] = [float(adj.adjusted_low[i]), float(adj.adjusted_high[i])]
+    return notes
+
+
+def adjustment_cells(frame: Any, columns: Sequence[str], m: Metric, conv: Conventions) -> dict[str, np.ndarray]:
+    """Successes and trials of a flag-defined rate per combination of ``columns``."""
+    assert m.flags is not None
+    num, den = m.flags(frame, conv)
+    agg = frame.group_by(list(columns)).aggregate(num=(num & den).sum().fill_null(0), den=den.sum().fill_null(0))
+    agg = agg.filter(agg.den > 0).to_pyarrow()
+    out = {c: np.array(agg[c].to_pylist(), dtype=object) for c in columns}
+    out["num"] = np.array(agg["num"].to_pylist(), dtype=float)
+    out["den"] = np.array(agg["den"].to_pylist(), dtype=float)
+    return out
+
+
+def _level(values: np.ndarray) -> np.ndarray:
+    return np.array(["(missing)" if v is None else str(v) for v in values])
+
+
+def _labels(cells: dict[str, np.ndarray], group_keys: list[str]) -> np.ndarray:
+    cols = [_level(cells[k]) for k in group_keys]
+    return np.array(["\x1f".join(parts) for parts in zip(*cols, strict=True)])

@@ -1,0 +1,92 @@
+"""What a scorecard looks at: filters, date range, grouping keys — validated against the frame.
+
+Filters are small text expressions a command line can carry, parsed here once:
+``vendor=acme``, ``queue=sales|upsell`` (any of), ``direction!=outbound``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+
+from closeloop.errors import EmptySelectionError, InputError
+from closeloop.metrics.frame import dimensions
+
+_FILTER = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(!=|=)\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``column = any of values`` (or ``!=``: none of them)."""
+
+    column: str
+    values: tuple[str, ...]
+    negate: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.column}{'!=' if self.negate else '='}{'|'.join(self.values)}"
+
+
+def parse_filter(text: str) -> Filter:
+    """Parse ``col=v``, ``col=v1|v2`` or ``col!=v``; InputError showing the forms otherwise."""
+    m = _FILTER.match(text)
+    if not m or not m.group(3):
+        raise InputError(f"cannot read filter {text!r}: use COLUMN=VALUE, COLUMN=V1|V2 or COLUMN!=VALUE")
+    values = tuple(v.strip() for v in m.group(3).split("|") if v.strip())
+    return Filter(m.group(1), values, negate=m.group(2) == "!=")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which calls (date range in local time, filters) and how to group them."""
+
+    by: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    start: date | None = None
+    end: date | None = None
+
+    def describe(self) -> str:
+        """One line for messages: what was selected."""
+        parts = [str(f) for f in self.filters]
+        if self.start:
+            parts.append(f"from {self.start}")
+        if self.end:
+            parts.append(f"to {self.end}")
+        return ", ".join(parts) or "all calls"
+
+
+def check_columns(frame: Any, names: Sequence[str], what: str) -> None:
+    """InputError listing the valid dimensions if any of ``names`` is not one."""
+    valid = dimensions(frame)
+    bad = [n for n in names if n not in valid]
+    if bad:
+        raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; valid: {', '.join(valid)}")
+
+
+def apply_selection(frame: Any, sel: Selection) -> Any:
+    """Filter ``frame`` by the selection's dates (inclusive, local time) and filters."""
+    check_columns(frame, [f.column for f in sel.filters], "filter column")
+    check_columns(frame, sel.by, "dimension")
+    if sel.start and sel.end and sel.end < sel.start:
+        raise InputError(f"--to {sel.end} is before --from {sel.start}")
+    conds = []
+    for f in sel.filters:
+        col = frame[f.column].cast("string")
+        cond = col.isin(list(f.values))
+        conds.append(~cond | col.isnull() if f.negate else cond)
+    if sel.start:
+        conds.append(frame.local_at >= ibis.timestamp(sel.start.isoformat()))
+    if sel.end:
+        conds.append(frame.local_at < ibis.timestamp((sel.end + timedelta(days=1)).isoformat()))
+    return frame.filter(*conds) if conds else frame
+
+
+def require_rows(n_calls: int, sel: Selection) -> None:
+    """EmptySelectionError saying what matched nothing, instead of an empty table."""
+    if n_calls == 0:
+        raise EmptySelectionError(f"no calls match the selection ({sel.describe()}); nothing to report")
