@@ -108,8 +108,8 @@ class MixAdjustment:
         gap = rate_a - rate_b
         return Gap(
             a=a, b=b, rate_a=rate_a, rate_b=rate_b, gap=gap, gap_ci=(float(gap_ci[0]), float(gap_ci[1])),
-            mix=gap - perf, mix_ci=(float(mix - z * se_mix), float(mix + z * se_mix)),
-            performance=float(perf), performance_ci=(float(perf - z * se_perf), float(perf + z * se_perf)),
+            mix=gap - perf, mix_ci=_clip_diff(mix - z * se_mix, mix + z * se_mix),
+            performance=float(perf), performance_ci=_clip_diff(perf - z * se_perf, perf + z * se_perf),
             performance_pvalue=float(2 * norm.sf(abs(perf) / se_perf)) if se_perf > 0 else 1.0,
         )
 
@@ -134,6 +134,11 @@ class MixAdjustment:
         va, da = self._mean_pred(mask, ga)
         vb, db = self._mean_pred(mask, gb)
         return va - vb, da - db
+
+
+def _clip_diff(low: float, high: float) -> tuple[float, float]:
+    """A difference of rates lies in [-1, 1]; so does any honest interval for it."""
+    return float(max(low, -1.0)), float(min(high, 1.0))
 
 
 def adjust_for_mix(
