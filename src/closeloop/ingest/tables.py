@@ -82,6 +82,7 @@ def load_source(
         )
         res.top_reasons = load.top_reasons(con, ingest_id)
         load.log_ingest(con, res)
+        progress("committing")
         return res
 
     return load.in_transaction(wh, work)

@@ -40,7 +40,7 @@ def _lines_to_turns_sql(lines_sql: str) -> str:
         t AS (
             SELECT __line, __raw, __line_err,
                    unnest(CASE WHEN __line_err = '' THEN json_extract(__raw, '$.turns[*]') END) AS j,
-                   unnest(CASE WHEN __line_err = '' THEN range(json_array_length(__raw, '$.turns'))
+                   unnest(CASE WHEN __line_err = '' THEN range(CAST(json_array_length(__raw, '$.turns') AS BIGINT))
                           END) AS __ordinal
             FROM l
         )
@@ -78,7 +78,8 @@ def _stage_turns(wh: Warehouse, turns_sql: str) -> None:
                      ELSE '' END AS __turn_err
             FROM typed
         )
-        SELECT *, coalesce(first(nullif(__turn_err, '') ORDER BY __ordinal) OVER (PARTITION BY __line), '') AS __err
+        SELECT *, coalesce(arg_min(__turn_err, CASE WHEN __turn_err <> '' THEN coalesce(__ordinal, -1) END)
+                           OVER (PARTITION BY __line), '') AS __err
         FROM checked""")
     wh.con.execute(f"""
         UPDATE {TURNS} SET __err = 'call_id: no call ' || __v_call_id || ' in the warehouse (ingest its calls first)'
@@ -95,9 +96,11 @@ def _reject_repeated_calls(wh: Warehouse) -> None:
 
 def _load_turns(wh: Warehouse, source_name: str, fmt: str, pre: list[PreReject]) -> IngestResult:
     con = wh.con
+    incoming = f"SELECT DISTINCT __v_call_id FROM {TURNS} WHERE __err = ''"
     replaced = con.execute(
-        f"DELETE FROM transcripts WHERE call_id IN (SELECT DISTINCT __v_call_id FROM {TURNS} WHERE __err = '')"
+        f"SELECT count(DISTINCT call_id) FROM transcripts WHERE call_id IN ({incoming})"
     ).fetchone()[0]  # type: ignore[index]
+    con.execute(f"DELETE FROM transcripts WHERE call_id IN ({incoming})")
     cols = ", ".join(q(f.name) for f in TRANSCRIPT_TURNS.fields)
     con.execute(f"""
         INSERT INTO transcripts ({cols})
@@ -136,7 +139,9 @@ def ingest_transcript_lines(
         _stage_turns(wh, _lines_to_turns_sql(lines_sql))
         _reject_repeated_calls(wh)
         progress("loading")
-        return _load_turns(wh, str(path), "jsonl", [])
+        res = _load_turns(wh, str(path), "jsonl", [])
+        progress("committing")
+        return res
 
     return load.in_transaction(wh, work)
 
@@ -164,7 +169,9 @@ def ingest_transcript_adapter(
         _stage_turns(wh, turns_sql)
         _reject_repeated_calls(wh)
         progress("loading")
-        return _load_turns(wh, source_name, fmt, out.rejects)
+        res = _load_turns(wh, source_name, fmt, out.rejects)
+        progress("committing")
+        return res
 
     try:
         return load.in_transaction(wh, work)
