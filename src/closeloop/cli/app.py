@@ -20,6 +20,7 @@ from closeloop.errors import CloseloopError
 COMMAND_MODULES: list[str] = [
     "closeloop.cli.workspace",
     "closeloop.cli.ingest",
+    "closeloop.cli.scorecard",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,248 @@
+"""Scorecard and explanation commands: ``closeloop scorecard`` and ``closeloop explain ...``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
+from closeloop.errors import InputError
+from closeloop.metrics import DEFAULT_METRICS, METRICS, Conventions, ScorecardRequest, Selection, Tables, scorecard
+from closeloop.metrics.explain import gap_analysis, mode_switching, volume_vs_conversion
+from closeloop.metrics.selection import parse_filter
+from closeloop.warehouse import open_warehouse
+
+
+class Grain(StrEnum):
+    """Time grain of scorecard periods (local time of each center)."""
+
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Group by these dimensions, comma-separated (e.g. vendor,queue).")
+]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, center local time).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day, inclusive (YYYY-MM-DD).")]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option("--where", help="Filter COLUMN=VALUE, COLUMN=V1|V2 or COLUMN!=VALUE; repeat to combine (AND)."),
+]
+AdjustOpt = Annotated[
+    str | None,
+    typer.Option("--adjust-for", help="Mix-adjust close rates for these dimensions (e.g. source,product,hour)."),
+]
+ConfOpt = Annotated[float, typer.Option("--conf", help="Confidence level of intervals.")]
+
+
+def split(text: str | None) -> tuple[str, ...]:
+    """``"a, b"`` -> ``("a", "b")``."""
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option value, or InputError saying which option is wrong."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def selection_from(by: str | None, where: list[str] | None, start: str | None, end: str | None) -> Selection:
+    """The Selection the common options describe."""
+    return Selection(
+        by=split(by), filters=tuple(parse_filter(w) for w in where or []),
+        start=parse_day(start, "--from"), end=parse_day(end, "--to"),
+    )
+
+
+def flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CSV-friendly rows: each ``[low, high]`` pair becomes ``_low``/``_high`` columns."""
+    out = []
+    for r in rows:
+        f: dict[str, Any] = {}
+        for k, v in r.items():
+            if isinstance(v, list | tuple) and len(v) == 2:
+                f[f"{k}_low"], f[f"{k}_high"] = v
+            else:
+                f[k] = v
+        out.append(f)
+    return out
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
+    return str(v)
+
+
+def pretty(rows: list[dict[str, Any]], keys: list[str], names: list[str]) -> list[dict[str, Any]]:
+    """Rows for people: rate [low-high] with ▲/▼ where a group differs beyond noise."""
+    out = []
+    for r in rows:
+        p = {k: r[k] for k in keys}
+        for n in names:
+            if f"{n}_ci" in r:
+                lo, hi = r[f"{n}_ci"]
+                mark = {"higher": " ▲", "lower": " ▼"}.get(r.get(f"{n}_sig") or "", "")
+                p[n] = f"{_fmt(r[n])} [{_fmt(lo)}-{_fmt(hi)}]{mark}" if r[n] is not None else ""
+            else:
+                p[n] = r[n]
+            for extra in ("shrunk", "adjusted"):
+                if f"{n}_{extra}" in r:
+                    lo, hi = r[f"{n}_{extra}_ci"]
+                    p[f"{n} {extra}"] = f"{_fmt(r[f'{n}_{extra}'])} [{_fmt(lo)}-{_fmt(hi)}]"
+        out.append(p)
+    return out
+
+
+def scorecard_cmd(
+    by: ByOpt = None,
+    grain: Annotated[Grain | None, typer.Option("--grain", help="Split into day, week or month periods.")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    where: WhereOpt = None,
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help=f"Metrics, comma-separated. Known: {', '.join(METRICS)}.")
+    ] = None,
+    adjust_for: AdjustOpt = None,
+    pvalues: Annotated[str, typer.Option("--pvalues", help="Multiple-comparison correction: holm, bh, none.")] = "holm",
+    conf: ConfOpt = 0.95,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Metrics by group and period, with 95% Wilson CIs and significance marks.
+
+    Dimensions: center_id, vendor, country, queue, call_type, direction, agent_id, team,
+    source, product, outcome, hour, weekday, and any extra call column. Rates marked ▲/▼
+    differ from the other groups of the same period beyond noise (two-proportion test,
+    Holm-corrected). Grouping by agent_id adds empirical-Bayes shrunk rates; --adjust-for
+    adds mix-adjusted close rates (<name>_adjusted in JSON). See docs/metrics.md.
+    """
+    settings = settings_for(workspace)
+    conv = Conventions.from_settings(settings.metrics, conf=conf)
+    req = ScorecardRequest(
+        selection=selection_from(by, where, start, end), grain=grain.value if grain else None,
+        metrics=split(metrics) or DEFAULT_METRICS, adjust_for=split(adjust_for), pvalue_method=pvalues,
+    )
+    with open_warehouse(settings, read_only=True) as wh:
+        card = scorecard(Tables.from_backend(wh.ibis()), conv, req)
+    if fmt is OutputFormat.json:
+        emit_rows(card.rows, fmt)
+        return
+    if fmt is OutputFormat.csv:
+        emit_rows(flat(card.rows), fmt)
+        return
+    emit_rows(pretty(card.rows, card.keys, [m.name for m in card.metrics]), fmt, title="scorecard")
+    err = console(stderr=True)
+    for t in card.tests:
+        if t["significant"]:
+            when = f" in {t['period']}" if t["period"] else ""
+            err.print(f"{t['metric']}: groups differ beyond noise{when} (chi2 p={t['pvalue']:.2g})")
+    for note in card.notes:
+        err.print(f"note: {note}")
+
+
+explain_app = typer.Typer(help="Explain a gap: mix vs performance, mode switching, volume vs conversion.",
+                          no_args_is_help=True)
+
+
+@explain_app.command("gap")
+def gap_cmd(
+    dimension: Annotated[str, typer.Argument(help="Dimension the two groups belong to, e.g. vendor.")],
+    a: Annotated[str, typer.Argument(help="First group (e.g. in-house).")],
+    b: Annotated[str, typer.Argument(help="Second group (e.g. offshore-co).")],
+    adjust_for: Annotated[
+        str, typer.Option("--adjust-for", help="Mix dimensions, e.g. source,product,hour.")
+    ] = "source",
+    metric_name: Annotated[str, typer.Option("--metric", help="Rate to decompose.")] = "close_rate",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    where: WhereOpt = None,
+    conf: ConfOpt = 0.95,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Split the gap between A and B into mix (different calls) and performance (same calls, worse)."""
+    settings = settings_for(workspace)
+    conv = Conventions.from_settings(settings.metrics, conf=conf)
+    with open_warehouse(settings, read_only=True) as wh:
+        rep = gap_analysis(Tables.from_backend(wh.ibis()), conv, dimension, a, b, split(adjust_for),
+                           selection_from(None, where, start, end), metric_name)
+    g = rep.gap
+    summary = {
+        "a": a, "b": b, "rate_a": g.rate_a, "rate_b": g.rate_b, "gap": g.gap, "gap_ci": list(g.gap_ci),
+        "mix": g.mix, "mix_ci": list(g.mix_ci), "performance": g.performance,
+        "performance_ci": list(g.performance_ci), "performance_pvalue": g.performance_pvalue,
+        "adjusted_a": rep.adjusted[a][0], "adjusted_b": rep.adjusted[b][0],
+    }
+    if fmt is not OutputFormat.table:
+        emit_rows([summary] if fmt is OutputFormat.json else flat([summary]), fmt)
+        return
+    out = console()
+    out.print(f"{rep.metric} {dimension}: {a} {g.rate_a:.3f} vs {b} {g.rate_b:.3f}; gap {g.gap:+.3f} "
+              f"[{g.gap_ci[0]:+.3f}, {g.gap_ci[1]:+.3f}]")
+    out.print(f"  mix (different {', '.join(rep.covariates)}): {g.mix:+.3f} [{g.mix_ci[0]:+.3f}, {g.mix_ci[1]:+.3f}]")
+    verdict = "more than noise" if g.performance_pvalue < 0.05 else "within noise"
+    out.print(f"  performance (same calls): {g.performance:+.3f} [{g.performance_ci[0]:+.3f}, "
+              f"{g.performance_ci[1]:+.3f}] — {verdict} (p={g.performance_pvalue:.2g})")
+    emit_rows(rep.levels, fmt, title="mix by level")
+
+
+@explain_app.command("modes")
+def modes_cmd(
+    break_minutes: Annotated[float, typer.Option(help="Idle minutes after which a call starts afresh.")] = 60.0,
+    by: ByOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    where: WhereOpt = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Close rate of sales calls by the agent's previous call (care/sales) and run position."""
+    settings = settings_for(workspace)
+    conv = Conventions.from_settings(settings.metrics)
+    if by:
+        raise InputError("explain modes does not group yet; use --where to select a vendor or center")
+    with open_warehouse(settings, read_only=True) as wh:
+        out = mode_switching(Tables.from_backend(wh.ibis()), conv, selection_from(None, where, start, end),
+                             break_minutes)
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(out, indent=2, default=str))
+        return
+    for key, rows in out.items():
+        emit_rows(rows if fmt is OutputFormat.table else flat(rows), fmt, title=f"close rate by {key}")
+
+
+@explain_app.command("volume")
+def volume_cmd(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    where: WhereOpt = None,
+    low_volume: Annotated[float, typer.Option(help="Flag below this share of the team's median leads.")] = 0.5,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Per agent: leads touched, sales, close rate, contacts per sale; flags high close on few leads."""
+    settings = settings_for(workspace)
+    conv = Conventions.from_settings(settings.metrics)
+    with open_warehouse(settings, read_only=True) as wh:
+        rows = volume_vs_conversion(Tables.from_backend(wh.ibis()), conv, selection_from(None, where, start, end),
+                                    low_volume)
+    emit_rows(rows if fmt is OutputFormat.json else flat(rows), fmt, title="volume vs conversion")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scorecard`` and the ``explain`` group to the root app."""
+    app.command("scorecard")(scorecard_cmd)
+    app.add_typer(explain_app, name="explain")
