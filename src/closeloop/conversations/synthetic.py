@@ -58,7 +58,8 @@ SCRIPT = {
 }
 CUES = {
     "confusion": ["Sorry, what? I don't understand.", "I'm confused, what does that mean?", "You lost me there."],
-    "competitor": ["I'm currently with Vantel.", "Brightwave called me last week with an offer.", "I got a quote from Orbis."],
+    "competitor": ["I'm currently with Vantel.", "Brightwave called me last week with an offer.",
+                   "I got a quote from Orbis."],
     "price_objection": ["That's too expensive for us.", "Hmm, I can't afford that right now.", "That's a bit pricey."],
     "price_answer": ["I understand. With the payment plan it works out to very little per day.",
                      "I hear you, and compared to what you pay now you'll save."],
