@@ -1,0 +1,228 @@
+"""The general discrete-event engine: one heap of events, the policy asked at each one.
+
+Fresh arrivals are not pushed on the heap: they are read in time order from the traffic
+and merged with the heap's head, so the heap stays small (calls in service, patience
+timers, shifts, reviews). Abandonment timers are cancelled lazily (a contact that was
+taken is marked ``gone``). Every call's record is complete when it is assigned, so the
+run stops at the horizon without draining.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from itertools import count
+
+import numpy as np
+
+from closeloop.errors import SimulationError
+from closeloop.routing import Assign, ChangeMode, Contact, Decision, Dial, SetTimer, Timer
+from closeloop.routing.model import AgentState
+from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, Jobs
+from closeloop.sim.world import World
+
+END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT = range(8)
+
+
+class EventEngine:
+    """Runs any policy exactly, event by event."""
+
+    def __init__(self, world: World, jobs: Jobs) -> None:
+        self.w, self.jobs = world, jobs
+        self.policy = world.policy
+        self.state = world.new_state()
+        self.events: list[tuple] = []
+        self.seq = count()
+        self.qnames = [q.name for q in world.qdefs]
+        self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))
+
+    def push(self, t: float, kind: int, x: object = None, y: object = None) -> None:
+        """Schedule an event (ties keep the order they were pushed in)."""
+        heapq.heappush(self.events, (t, next(self.seq), kind, x, y))
+
+    def run(self) -> None:
+        """Simulate from 0 to the horizon."""
+        w, st, ev, jobs = self.w, self.state, self.events, self.jobs
+        H = w.horizon
+        for ai, spans in enumerate(w.duty):
+            for on, off in spans:
+                self.push(on, SHIFT_ON, ai)
+                if off < H:
+                    self.push(off, SHIFT_OFF, ai)
+        if self.policy.review_s:
+            self.push(self.policy.review_s, REVIEW)
+        nf = jobs.n_fresh
+        order = np.argsort(np.asarray(jobs.arrive[:nf]), kind="stable").tolist()
+        arrive = jobs.arrive
+        ptr = 0
+        while True:
+            ta = arrive[order[ptr]] if ptr < nf else math.inf
+            if ev and ev[0][0] <= ta:
+                t, _, kind, x, y = heapq.heappop(ev)
+                if t >= H:
+                    break
+                st.now = t
+                self._event(kind, x, y)
+            else:
+                if ta >= H:
+                    break
+                st.now = ta
+                self._arrive(order[ptr])
+                ptr += 1
+
+    # ---- events -----------------------------------------------------------------
+
+    def _event(self, kind: int, x: object, y: object) -> None:
+        st = self.state
+        if kind == END:
+            self._free(st.agents[x])  # type: ignore[index]
+        elif kind == ABANDON:
+            self._abandon(x)  # type: ignore[arg-type]
+        elif kind == RETRY:
+            self._arrive(x)  # type: ignore[arg-type]
+        elif kind == SHIFT_ON:
+            a = st.agents[x]  # type: ignore[index]
+            a.on_shift = True
+            if not a.busy:
+                st.mark_idle(a, st.now)
+                self.apply(self.policy.on_agent_free(st, a))
+        elif kind == SHIFT_OFF:
+            st.mark_off(st.agents[x])  # type: ignore[index]
+        elif kind == REVIEW:
+            nxt = st.now + self.policy.review_s  # type: ignore[operator]
+            if nxt < self.w.horizon:
+                self.push(nxt, REVIEW)
+            self.apply(self.policy.on_timer(st, Timer("review")))
+        elif kind == TIMER:
+            d: SetTimer = x  # type: ignore[assignment]
+            self.apply(self.policy.on_timer(st, Timer(d.tag, d.contact)))
+        elif kind == CONNECT:
+            self._connect(x)  # type: ignore[arg-type]
+
+    def _arrive(self, j: int) -> None:
+        jobs, st = self.jobs, self.state
+        qi = jobs.q[j]
+        qname = self.qnames[qi]
+        c = Contact(j, qname, st.now, self.w.qdefs[qi].priority)
+        st.add_contact(c)
+        self.apply(self.policy.on_arrival(st, c))
+        if not c.gone and not self.w.outbound[qi]:
+            pat = jobs.patience[j]
+            if pat != math.inf:
+                self.push(st.now + pat, ABANDON, c)
+
+    def _free(self, a: AgentState) -> None:
+        st = self.state
+        if not a.on_shift:
+            a.busy = False
+            return
+        st.mark_idle(a, st.now)
+        self.apply(self.policy.on_agent_free(st, a))
+
+    def _abandon(self, c: Contact) -> None:
+        if c.gone:
+            return
+        st, jobs = self.state, self.jobs
+        st.remove_contact(c)
+        j = c.key
+        jobs.end[j] = st.now
+        if c.connected:
+            jobs.status[j] = DROPPED
+            st.counters.dropped += 1
+            return
+        jobs.status[j] = ABANDONED
+        if jobs.wants_retry(j):
+            nj = jobs.add_attempt(j, jobs.retry_at(j, st.now))
+            self.push(jobs.arrive[nj], RETRY, nj)
+
+    def _connect(self, j: int) -> None:
+        st = self.state
+        st.counters.connected += 1
+        st.counters.extra["in_flight"] = st.counters.extra.get("in_flight", 0) - 1
+        self.jobs.answer[j] = st.now
+        c = Contact(j, self.qnames[self.jobs.q[j]], st.now, self.w.qdefs[self.jobs.q[j]].priority, connected=True)
+        st.add_contact(c)
+        self.apply(self.policy.on_arrival(st, c))
+        if not c.gone:
+            self.push(st.now + self.drop_after, ABANDON, c)
+
+    # ---- decisions --------------------------------------------------------------
+
+    def apply(self, decisions: list[Decision]) -> None:
+        """Carry out a policy's decisions, checking each against the state."""
+        st = self.state
+        for d in decisions:
+            if type(d) is Assign:
+                self._assign(d.contact, d.agent_id)
+            elif type(d) is ChangeMode:
+                a = st.by_id[d.agent_id]
+                idle = a.on_shift and not a.busy
+                st.set_mode(a, d.mode, st.now)
+                if idle:
+                    self.apply(self.policy.on_agent_free(st, a))
+            elif type(d) is SetTimer:
+                self.push(max(d.at, st.now), TIMER, d)
+            elif type(d) is Dial:
+                self._dial(d)
+            else:
+                raise SimulationError(f"policy {self.policy.name!r} returned {d!r}, which is not a decision")
+
+    def _assign(self, c: Contact, agent_id: str) -> None:
+        st, jobs, w = self.state, self.jobs, self.w
+        a = st.by_id.get(agent_id)
+        if a is None or a.busy or not a.on_shift or c.gone or c.queue not in a.serving:
+            raise SimulationError(
+                f"policy {self.policy.name!r} assigned contact {c.key} of {c.queue!r} to {agent_id!r}, "
+                "who is not an idle on-shift agent serving that queue (or the contact is gone)"
+            )
+        st.remove_contact(c)
+        st.mark_busy(a)
+        a.calls_in_mode += 1
+        j, now, ai = c.key, st.now, a.index
+        qi = jobs.q[j]
+        jobs.agent[j] = ai
+        if w.outbound[qi] and not c.connected:
+            jobs.start[j] = now
+            st.counters.dialed += 1
+            if jobs.reached[j]:
+                ans = now + w.connect_s[qi]
+                e = ans + jobs.base[j] * w.factor[qi][ai]
+                jobs.answer[j], jobs.status[j], free = ans, SERVED, e + jobs.wrap[j]
+            else:
+                e = free = now + w.ring_s[qi]
+                jobs.status[j] = NO_ANSWER
+                if jobs.wants_retry(j):
+                    nj = jobs.add_attempt(j, jobs.retry_at(j, e))
+                    self.push(jobs.arrive[nj], RETRY, nj)
+        else:
+            if not c.connected:
+                jobs.start[j] = jobs.answer[j] = now
+            e = now + jobs.base[j] * w.factor[qi][ai]
+            jobs.status[j], free = SERVED, e + jobs.wrap[j]
+        jobs.end[j] = e
+        self.push(free, END, ai, j)
+
+    def _dial(self, d: Dial) -> None:
+        st, jobs, w = self.state, self.jobs, self.w
+        qi = w.qindex[d.queue]
+        leads = [c for _, c in zip(range(d.lines), (c for c in st.waiting(d.queue) if not c.connected),
+                                   strict=False)]
+        for c in leads:
+            st.remove_contact(c)
+            j = c.key
+            jobs.start[j] = st.now
+            st.counters.dialed += 1
+            if jobs.reached[j]:
+                st.counters.extra["in_flight"] = st.counters.extra.get("in_flight", 0) + 1
+                self.push(st.now + w.connect_s[qi], CONNECT, j)
+            else:
+                jobs.end[j] = st.now + w.ring_s[qi]
+                jobs.status[j] = NO_ANSWER
+                if jobs.wants_retry(j):
+                    nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]))
+                    self.push(jobs.arrive[nj], RETRY, nj)
+
+
+def run_events(world: World, jobs: Jobs) -> None:
+    """Fill ``jobs`` with the results of an event-by-event run."""
+    EventEngine(world, jobs).run()

@@ -1,0 +1,249 @@
+"""Scenarios as Python objects: centers, queues, agents, shifts, leads, outcome model, policy.
+
+A TOML file (see :mod:`closeloop.sim.scenario_file`) is read into these dataclasses, and a
+program (the demo builder, a notebook) can make them directly — e.g. pass its own lead list
+with per-lead quality, or per-center and per-agent close factors. :func:`validate` checks
+a scenario before anything runs and raises :class:`ScenarioError` naming the key.
+
+Every field carries its documentation and allowed range in ``metadata`` so the file
+reader, the checks and ``docs/simulator.md`` agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from closeloop.errors import ScenarioError
+from closeloop.model import CallType, Direction, parse_skills
+from closeloop.routing import AgentDef, Policy, PolicyParamError, QueueDef, make_policy
+
+
+def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None, **kw: Any) -> Any:
+    meta = {"doc": doc, "min": lo, "max": hi}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta, **kw)
+    return field(default=default, metadata=meta, **kw)
+
+
+@dataclass
+class Center:
+    """A site; its factors scale handle time and the odds of a sale for its agents."""
+
+    center_id: str
+    vendor: str = _f("in-house", "Owning vendor (`in-house` for own sites).")
+    country: str = _f("US", "ISO 3166-1 alpha-2 country.")
+    timezone: str = _f("UTC", "IANA time zone; shift times are read in it.")
+    close_factor: float = _f(1.0, "Odds multiplier on a sale for calls its agents take.", 0.0)
+    handle_factor: float = _f(1.0, "Multiplier on handle time of its agents.", 0.01)
+
+
+@dataclass
+class Shift:
+    """When an agent works: ``start`` (HH:MM, center time), ``hours``, ``days`` (e.g. mon-fri)."""
+
+    start: str = _f("00:00", "Start time HH:MM in the center's time zone.")
+    hours: float = _f(24.0, "Length of the shift in hours.", 0.0, 24.0)
+    days: str = _f("mon-sun", "Days it is worked: `mon-fri`, `sat,sun`, `mon-sun`.")
+
+
+@dataclass
+class Agent:
+    """One agent. ``skills`` is `sales:8;care:5`; the `sales` level is its sales skill."""
+
+    agent_id: str
+    center_id: str
+    skills: dict[str, int]
+    shift: Shift | None = None
+    home_mode: str | None = None
+    close_factor: float = 1.0
+
+
+@dataclass
+class AgentGroup:
+    """``count`` agents alike, with ids ``{prefix}{n}``; expanded by :meth:`Scenario.agent_list`."""
+
+    center: str = _f("", "Center id the agents work in.")
+    count: int = _f(1, "How many agents.", 0)
+    skills: str = _f("", "Skills with proficiency 1-10, e.g. `sales:8;care:4`.")
+    prefix: str = _f("", "Agent id prefix (default: center id + '-A').")
+    home_mode: str = _f("", "Mode the agents start in and return to (blending policies).")
+    close_factor: float = _f(1.0, "Odds multiplier on a sale for these agents.", 0.0)
+    shift: Shift | None = None
+
+
+@dataclass
+class Lead:
+    """A lead: dialled by an outbound queue, or calling in on an inbound one at ``ready_s``."""
+
+    lead_id: str
+    ready_s: float = 0.0
+    quality: float = 1.0
+    source: str = "list"
+
+
+@dataclass
+class QueueSpec:
+    """A queue or outbound campaign: its traffic, handle times, patience and outcomes."""
+
+    name: str
+    call_type: str = _f("sales", "`sales` or `care`.")
+    direction: str = _f("inbound", "`inbound` or `outbound`.")
+    skill: str = _f("", "Agent skill it needs (default: the call type).")
+    priority: int = _f(0, "Higher is served first in global order.")
+    center: str = _f("", "Center recorded on calls nobody answered (default: the first center).")
+    rate_per_hour: float | list[float] = _f(  # noqa: RUF009
+        0.0, "Arrivals (leads, for outbound) per hour: a number, or a daily profile of equal pieces.", 0.0
+    )
+    day_factors: list[float] = _f([], "Seven multipliers, Monday first (empty: all 1).", 0.0)  # noqa: RUF009
+    busyness_sd: float = _f(0.0, "Std. dev. of a day-to-day busyness factor (gamma, mean 1).", 0.0, 2.0)
+    initial_leads: int = _f(0, "Outbound: leads already in the list at the start.", 0)
+    handle_dist: str = _f("lognormal", "`lognormal` or `exponential` talk time.")
+    handle_mean_s: float = _f(300.0, "Mean talk time (proficiency 5, handle_factor 1).", 1.0)
+    handle_sd_s: float = _f(180.0, "Std. dev. of talk time (lognormal).", 0.0)
+    wrap_s: float = _f(0.0, "After-call work per answered call.", 0.0)
+    patience_mean_s: float = _f(0.0, "Mean caller patience (exponential); 0 = callers never hang up.", 0.0)
+    retrial_prob: float = _f(0.0, "Probability an abandoning caller calls back.", 0.0, 1.0)
+    retrial_delay_s: float = _f(600.0, "Mean delay before a call-back (exponential).", 0.0)
+    sl_threshold_s: float = _f(20.0, "Service-level threshold (answered within).", 0.0)
+    close_rate: float = _f(0.2, "Sale probability of a warmed-up average agent on a quality-1 lead.", 0.0, 1.0)
+    order_value_mean: float = _f(100.0, "Mean order value of a sale (lognormal).", 0.0)
+    order_value_sd: float = _f(50.0, "Std. dev. of order value.", 0.0)
+    resolve_rate: float = _f(0.75, "Care: resolution probability for an average agent.", 0.0, 1.0)
+    escalate_share: float = _f(0.2, "Care: share of unresolved calls that are escalated.", 0.0, 1.0)
+    lead_quality_sd: float = _f(0.0, "Std. dev. of lead quality (lognormal, mean 1) when no lead list.", 0.0)
+    reach_prob: float = _f(0.35, "Outbound: probability a dial reaches the customer.", 0.0, 1.0)
+    ring_s: float = _f(25.0, "Outbound: seconds an unanswered dial takes.", 0.0)
+    connect_s: float = _f(6.0, "Outbound: seconds from dial to answer when reached.", 0.0)
+    max_attempts: int = _f(3, "Outbound: dials per lead at most.", 1, 20)
+    retry_after_s: float = _f(3600.0, "Outbound: seconds before redialling an unreached lead.", 0.0)
+    leads: list[Lead] | None = None
+
+    def to_def(self) -> QueueDef:
+        """The routing view of this queue."""
+        return QueueDef(self.name, CallType(self.call_type), Direction(self.direction),
+                        self.skill or self.call_type, self.priority)
+
+    @property
+    def outbound(self) -> bool:
+        """True for an outbound campaign."""
+        return self.direction == Direction.OUTBOUND
+
+    def profile(self) -> list[float]:
+        """The daily arrival profile in calls per hour (one or more equal pieces)."""
+        r = self.rate_per_hour
+        return [float(r)] if isinstance(r, int | float) else [float(x) for x in r]
+
+
+@dataclass
+class OutcomeModel:
+    """How sales, resolution and CSAT are drawn (see docs/simulator.md for the formulas)."""
+
+    skill_effect: float = _f(0.8, "Log-odds of a sale per unit of (level - 5.5) / 4.5 of sales skill.")
+    quality_effect: float = _f(1.0, "Log-odds of a sale per unit of log lead quality.")
+    wait_effect: float = _f(0.1, "Log-odds lost per minute the caller waited.", 0.0)
+    switch_penalty: float = _f(0.7, "Log-odds lost on the first sales call after a care call.", 0.0)
+    switch_decay: float = _f(0.5, "Share of the penalty left after each further sales call.", 0.0, 1.0)
+    callback_share: float = _f(0.1, "Share of lost sales recorded as `callback`.", 0.0, 1.0)
+    care_skill_effect: float = _f(0.6, "Log-odds of resolution per unit of (level - 5.5) / 4.5.")
+    handle_skill_effect: float = _f(0.2, "Handle time x (1 + e (5 - level) / 5).", 0.0, 0.9)
+    csat_survey_rate: float = _f(0.3, "Share of answered calls with a CSAT score.", 0.0, 1.0)
+    csat_base: float = _f(3.6, "Mean latent CSAT of an unresolved / lost call with no wait.")
+    csat_success: float = _f(0.8, "CSAT added by a sale or a resolution.")
+    csat_wait: float = _f(0.15, "CSAT lost per minute waited (capped at 10 minutes).", 0.0)
+    csat_noise: float = _f(0.8, "Std. dev. of the latent CSAT noise.", 0.0)
+
+
+@dataclass
+class Scenario:
+    """Everything a simulation needs. ``start`` is aware (UTC if naive)."""
+
+    name: str = "scenario"
+    start: datetime = field(default_factory=lambda: datetime(2026, 1, 5, tzinfo=UTC))
+    days: float = 1.0
+    timezone: str = "UTC"
+    seed: int = 1
+    centers: list[Center] = field(default_factory=list)
+    queues: list[QueueSpec] = field(default_factory=list)
+    agents: list[Agent] = field(default_factory=list)
+    outcomes: OutcomeModel = field(default_factory=OutcomeModel)
+    policy: str = "global_order"
+    policy_params: dict[str, Any] = field(default_factory=dict)
+    source: str = "<python>"
+
+    @property
+    def horizon_s(self) -> float:
+        """Length of the simulated period in seconds."""
+        return self.days * 86400.0
+
+    def queue_defs(self) -> list[QueueDef]:
+        """Routing views of the queues."""
+        return [q.to_def() for q in self.queues]
+
+    def agent_defs(self) -> list[AgentDef]:
+        """Routing views of the agents."""
+        return [AgentDef(a.agent_id, a.center_id, a.skills, a.home_mode) for a in self.agents]
+
+    def make_policy(self, name: str | None = None, params: dict[str, Any] | None = None) -> Policy:
+        """Build (and check against the scenario) the scenario's policy or another one."""
+        use_name = name or self.policy
+        use_params = self.policy_params if name is None or name == self.policy else {}
+        if params is not None:
+            use_params = params
+        try:
+            pol = make_policy(use_name, **use_params)
+            pol.setup(self.queue_defs(), self.agent_defs())
+        except PolicyParamError as exc:
+            key = "policy" if exc.key == "policy" else f"policy.{exc.key}"
+            raise ScenarioError(self.source, key, exc.problem) from exc
+        return pol
+
+
+def expand_groups(groups: list[AgentGroup]) -> list[Agent]:
+    """Agents from groups, ids ``{prefix}{n:03d}`` numbered per prefix."""
+    out: list[Agent] = []
+    seen: dict[str, int] = {}
+    for g in groups:
+        prefix = g.prefix or f"{g.center}-A"
+        skills = parse_skills(g.skills)
+        for _ in range(g.count):
+            seen[prefix] = seen.get(prefix, 0) + 1
+            out.append(Agent(f"{prefix}{seen[prefix]:03d}", g.center, dict(skills), g.shift,
+                             g.home_mode or None, g.close_factor))
+    return out
+
+
+def check_ranges(obj: Any, key: str, path: str) -> None:
+    """Check every numeric field of a dataclass against its metadata range."""
+    for f in fields(obj):
+        lo, hi = f.metadata.get("min"), f.metadata.get("max")
+        value = getattr(obj, f.name)
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if not isinstance(v, int | float) or isinstance(v, bool):
+                continue
+            where = f"{key}.{f.name}"
+            if math.isnan(v):
+                raise ScenarioError(path, where, "is not a number")
+            if lo is not None and v < lo:
+                raise ScenarioError(path, where, f"{v} is below the minimum {lo}")
+            if hi is not None and v > hi:
+                raise ScenarioError(path, where, f"{v} is above the maximum {hi}")
+
+
+def validate(s: Scenario) -> Policy:
+    """Check the whole scenario before anything runs; return its built policy."""
+    from closeloop.sim.checks import check_modes, check_scenario
+
+    check_scenario(s)
+    policy = s.make_policy()
+    check_modes(s, policy.modes)
+    return policy
+
+
+__all__ = [
+    "Agent", "AgentGroup", "Center", "Lead", "OutcomeModel", "QueueSpec", "Scenario",
+    "Shift", "check_ranges", "expand_groups", "validate",
+]
