@@ -66,9 +66,9 @@ def load(wh: Warehouse, table: str, rows: list[dict], schema: pa.Schema) -> None
     wh.con.unregister("_fixture")
 
 
-def small_warehouse() -> Warehouse:
-    """An in-memory warehouse holding the hand-checkable operation."""
-    wh = Warehouse()
+def small_warehouse(path: str = ":memory:") -> Warehouse:
+    """A warehouse (in memory by default) holding the hand-checkable operation."""
+    wh = Warehouse(path)
     load(wh, "centers", CENTER_ROWS, CENTERS.arrow_schema())
     load(wh, "agents", AGENT_ROWS, AGENTS.arrow_schema())
     load(wh, "leads", LEAD_ROWS, LEADS.arrow_schema())

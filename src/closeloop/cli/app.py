@@ -21,6 +21,9 @@ COMMAND_MODULES: list[str] = [
     "closeloop.cli.workspace",
     "closeloop.cli.ingest",
     "closeloop.cli.scorecard",
+    "closeloop.cli.sla",
+    "closeloop.cli.conversations",
+    "closeloop.cli.sim",
 ]
 
 app = typer.Typer(

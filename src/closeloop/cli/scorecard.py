@@ -14,6 +14,7 @@ from closeloop.errors import InputError
 from closeloop.metrics import DEFAULT_METRICS, METRICS, Conventions, ScorecardRequest, Selection, Tables, scorecard
 from closeloop.metrics.explain import gap_analysis, mode_switching, volume_vs_conversion
 from closeloop.metrics.selection import parse_filter
+from closeloop.settings import Settings
 from closeloop.warehouse import open_warehouse
 
 
@@ -62,6 +63,11 @@ def selection_from(by: str | None, where: list[str] | None, start: str | None, e
         by=split(by), filters=tuple(parse_filter(w) for w in where or []),
         start=parse_day(start, "--from"), end=parse_day(end, "--to"),
     )
+
+
+def conventions(settings: Settings, **overrides: Any) -> Conventions:
+    """The workspace's metric conventions (and default time zone), with overrides."""
+    return Conventions.from_settings(settings.metrics, default_timezone=settings.default_timezone, **overrides)
 
 
 def flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -130,7 +136,7 @@ def scorecard_cmd(
     adds mix-adjusted close rates (<name>_adjusted in JSON). See docs/metrics.md.
     """
     settings = settings_for(workspace)
-    conv = Conventions.from_settings(settings.metrics, conf=conf)
+    conv = conventions(settings, conf=conf)
     req = ScorecardRequest(
         selection=selection_from(by, where, start, end), grain=grain.value if grain else None,
         metrics=split(metrics) or DEFAULT_METRICS, adjust_for=split(adjust_for), pvalue_method=pvalues,
@@ -175,7 +181,7 @@ def gap_cmd(
 ) -> None:
     """Split the gap between A and B into mix (different calls) and performance (same calls, worse)."""
     settings = settings_for(workspace)
-    conv = Conventions.from_settings(settings.metrics, conf=conf)
+    conv = conventions(settings, conf=conf)
     with open_warehouse(settings, read_only=True) as wh:
         rep = gap_analysis(Tables.from_backend(wh.ibis()), conv, dimension, a, b, split(adjust_for),
                            selection_from(None, where, start, end), metric_name)
@@ -211,7 +217,7 @@ def modes_cmd(
 ) -> None:
     """Close rate of sales calls by the agent's previous call (care/sales) and run position."""
     settings = settings_for(workspace)
-    conv = Conventions.from_settings(settings.metrics)
+    conv = conventions(settings)
     if by:
         raise InputError("explain modes does not group yet; use --where to select a vendor or center")
     with open_warehouse(settings, read_only=True) as wh:
@@ -235,7 +241,7 @@ def volume_cmd(
 ) -> None:
     """Per agent: leads touched, sales, close rate, contacts per sale; flags high close on few leads."""
     settings = settings_for(workspace)
-    conv = Conventions.from_settings(settings.metrics)
+    conv = conventions(settings)
     with open_warehouse(settings, read_only=True) as wh:
         rows = volume_vs_conversion(Tables.from_backend(wh.ibis()), conv, selection_from(None, where, start, end),
                                     low_volume)

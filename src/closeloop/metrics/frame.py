@@ -46,7 +46,8 @@ class Conventions:
     """The counting conventions metrics state (see docs/metrics.md), with their defaults.
 
     Built from the workspace's :class:`~closeloop.settings.MetricSettings`; ``capture_fields``
-    are the lead fields a sale must have for data capture; ``conf`` is the CI level.
+    are the lead fields a sale must have for data capture; ``conf`` is the CI level;
+    ``default_timezone`` gives local time to calls whose center is unknown.
     """
 
     service_level_threshold_s: float = 20.0
@@ -55,6 +56,7 @@ class Conventions:
     repeat_contact_days: int = 7
     capture_fields: tuple[str, ...] = ("name", "phone", "email")
     conf: float = 0.95
+    default_timezone: str = "UTC"
 
     @classmethod
     def from_settings(cls, ms: MetricSettings, **overrides: Any) -> Conventions:
@@ -114,7 +116,7 @@ def enrich(tables: Tables, conv: Conventions, needs: Iterable[str] = ()) -> Any:
     t = t.left_join(leads, t.lead_id == leads._l_lead).drop("_l_lead")
     t = t.left_join(agents, t.agent_id == agents._a_agent).drop("_a_agent")
     t = t.mutate(
-        local_at=_local_time(_.timezone.fill_null("UTC"), _.offered_at),
+        local_at=_local_time(_.timezone.fill_null(conv.default_timezone), _.offered_at),
         answered=_.answered_at.notnull(),
         is_inbound=_.direction == "inbound",
         is_sales=_.call_type == "sales",

@@ -118,7 +118,7 @@ def _fill_metric(rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metr
         r[m.name] = _num(value[i])
         if m.is_rate:
             r[f"{m.name}_ci"] = [_num(low[i]), _num(high[i])]
-            r[f"{m.name}_n"] = int(np.nan_to_num(den[i]))
+        r[f"{m.name}_n"] = int(np.nan_to_num(den[i]))
 
 
 def _num(v: float) -> float | None:

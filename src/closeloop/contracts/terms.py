@@ -1,0 +1,153 @@
+"""SLA contracts: terms per vendor, center or queue, read from TOML and validated.
+
+A contract file holds one or more ``[[contract]]`` tables::
+
+    [[contract]]
+    name = "Acme telesales"            # shown in reports
+    scope = { vendor = "acme" }        # dimension = value or [values]; all must match
+    where = ["call_type=sales"]        # optional extra filters (same syntax as --where)
+    period = "week"                    # week | month: each term is judged per period
+    judge = "point"                    # point: the value decides; ci: fail only if the whole CI misses
+
+    [[contract.term]]
+    metric = "close_rate"
+    target = 0.18
+    direction = "at_least"             # at_least | at_most
+    min_volume = 200                   # fewer calls in the denominator -> not-enough-data
+    weight = 2.0                       # share in the contract's weighted score
+    penalty = 1500.0                   # money owed per failed period
+
+Parsing is pure (text in, objects out); mistakes raise ScenarioError(path, key, problem).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from closeloop.errors import InputError, ScenarioError
+from closeloop.metrics import METRICS
+from closeloop.metrics.selection import Filter, parse_filter
+
+DIRECTIONS = ("at_least", "at_most")
+PERIODS = ("week", "month")
+JUDGES = ("point", "ci")
+_CONTRACT_KEYS = {"name", "scope", "where", "period", "judge", "term"}
+_TERM_KEYS = {"metric", "target", "direction", "min_volume", "weight", "penalty", "period"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One promise: ``metric`` at least/at most ``target`` each ``period``."""
+
+    metric: str
+    target: float
+    direction: str
+    period: str
+    min_volume: int = 0
+    weight: float = 1.0
+    penalty: float = 0.0
+
+    def meets(self, value: float) -> bool:
+        """Whether ``value`` keeps the promise."""
+        return value >= self.target if self.direction == "at_least" else value <= self.target
+
+    def margin(self, value: float) -> float:
+        """How far ``value`` is on the good side of the target (negative: short of it)."""
+        return value - self.target if self.direction == "at_least" else self.target - value
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A named set of terms over the calls its filters (scope and ``where``) select."""
+
+    name: str
+    filters: tuple[Filter, ...]
+    terms: tuple[Term, ...]
+    judge: str = "point"
+
+
+def parse_contracts(text: str, path: str = "contracts.toml") -> list[Contract]:
+    """Contracts from TOML text; ScenarioError naming file, key and problem on any mistake."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "(file)", f"not valid TOML: {exc}") from exc
+    unknown = set(data) - {"contract"}
+    if unknown:
+        raise ScenarioError(path, sorted(unknown)[0], "unknown top-level key; contracts are [[contract]] tables")
+    items = data.get("contract")
+    if not isinstance(items, list) or not items:
+        raise ScenarioError(path, "contract", "no [[contract]] tables found")
+    contracts = [_contract(c, path, f"contract[{i}]") for i, c in enumerate(items)]
+    names = [c.name for c in contracts]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ScenarioError(path, "contract.name", f"duplicate contract name(s): {', '.join(sorted(dup))}")
+    return contracts
+
+
+def _contract(raw: dict[str, Any], path: str, where: str) -> Contract:
+    bad = set(raw) - _CONTRACT_KEYS
+    if bad:
+        known = ", ".join(sorted(_CONTRACT_KEYS))
+        raise ScenarioError(path, f"{where}.{sorted(bad)[0]}", f"unknown key; known: {known}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(path, f"{where}.name", "every contract needs a name")
+    where = f"contract {name!r}"
+    scope = raw.get("scope")
+    if not isinstance(scope, dict) or not scope:
+        raise ScenarioError(path, f"{where}.scope", "give the calls it covers, e.g. scope = { vendor = \"acme\" }")
+    filters = [Filter(str(k), tuple(map(str, v)) if isinstance(v, list) else (str(v),)) for k, v in scope.items()]
+    extra = raw.get("where", [])
+    if not isinstance(extra, list):
+        raise ScenarioError(path, f"{where}.where", "must be a list of filters like [\"call_type=sales\"]")
+    for text in extra:
+        try:
+            filters.append(parse_filter(str(text)))
+        except InputError as exc:
+            raise ScenarioError(path, f"{where}.where", str(exc)) from None
+    period = _choice(raw.get("period", "month"), PERIODS, path, f"{where}.period")
+    judge = _choice(raw.get("judge", "point"), JUDGES, path, f"{where}.judge")
+    terms = raw.get("term")
+    if not isinstance(terms, list) or not terms:
+        raise ScenarioError(path, f"{where}.term", "a contract needs at least one [[contract.term]]")
+    return Contract(name, tuple(filters), tuple(_term(t, path, f"{where}.term[{i}]", period)
+                                               for i, t in enumerate(terms)), judge)
+
+
+def _term(raw: dict[str, Any], path: str, where: str, period: str) -> Term:
+    bad = set(raw) - _TERM_KEYS
+    if bad:
+        raise ScenarioError(path, f"{where}.{sorted(bad)[0]}", f"unknown key; known: {', '.join(sorted(_TERM_KEYS))}")
+    metric = raw.get("metric")
+    if metric not in METRICS:
+        raise ScenarioError(path, f"{where}.metric", f"{metric!r} is not a metric; metrics: {', '.join(METRICS)}")
+    target = _number(raw.get("target"), path, f"{where}.target")
+    if METRICS[metric].is_rate and not 0 <= target <= 1:
+        raise ScenarioError(path, f"{where}.target", f"{metric} is a rate: give the target as 0-1 (0.8 = 80%)")
+    min_volume = _number(raw.get("min_volume", 0), path, f"{where}.min_volume")
+    weight = _number(raw.get("weight", 1.0), path, f"{where}.weight")
+    penalty = _number(raw.get("penalty", 0.0), path, f"{where}.penalty")
+    for key, value in (("min_volume", min_volume), ("weight", weight), ("penalty", penalty)):
+        if value < 0:
+            raise ScenarioError(path, f"{where}.{key}", "must not be negative")
+    return Term(
+        metric=metric, target=target, direction=_choice(raw.get("direction"), DIRECTIONS, path, f"{where}.direction"),
+        period=_choice(raw.get("period", period), PERIODS, path, f"{where}.period"),
+        min_volume=int(min_volume), weight=weight, penalty=penalty,
+    )
+
+
+def _number(value: Any, path: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(path, key, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _choice(value: Any, choices: tuple[str, ...], path: str, key: str) -> str:
+    if value not in choices:
+        raise ScenarioError(path, key, f"{value!r} is not one of {', '.join(choices)}")
+    return str(value)
