@@ -14,7 +14,7 @@ import duckdb
 
 from closeloop.errors import StorageError
 from closeloop.ingest.formats import PreReject
-from closeloop.ingest.rules import error_expression, lit, q, record_checks, typed_select
+from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, typed_select
 from closeloop.model import RecordSchema
 from closeloop.warehouse import Warehouse
 
@@ -58,27 +58,30 @@ def _tz_expression(schema: RecordSchema, columns: list[str], default_tz: str) ->
 
 
 def stage_rows(
-    con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str, columns: list[str], default_tz: str
+    con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str, columns: list[str], default_tz: str,
+    raw_expr: str = "__raw",
 ) -> list[str]:
-    """Create the stage table of typed values and error text; return the extra columns kept."""
+    """Create the stage table of typed values and error text; return the extra columns kept.
+
+    ``raw_expr`` rebuilds a row's raw text from the source columns; it is evaluated only
+    for rows that break a rule (most rows never need it, and building text is costly).
+    """
     extras = [c for c in columns if c not in schema.names and not c.startswith("__")]
     present = set(columns)
-    filled = ", ".join(
-        (f"__s.{q(f.name)}" if f.name in present else f"CAST(NULL AS VARCHAR) AS {q(f.name)}") for f in schema.fields
-    )
-    extra_sel = "".join(f", __s.{q(c)}" for c in extras)
+    missing = "".join(f", CAST(NULL AS VARCHAR) AS {q(f.name)}" for f in schema.fields if f.name not in present)
     join, tz = _tz_expression(schema, columns, default_tz)
     err = error_expression(record_checks(schema))
     value_cols = ", ".join(q("__v_" + f.name) for f in schema.fields)
     extra_cols = "".join(f", {q(c)}" for c in extras)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {STAGE} AS
-        SELECT __line, CASE WHEN __err <> '' THEN __raw END AS __raw, __err, {value_cols}{extra_cols}
+        SELECT __line, CASE WHEN __err <> '' THEN {raw_expr} END AS __raw, __err, {value_cols}{extra_cols}
         FROM (
             SELECT *, {err} AS __err FROM (
                 SELECT *, {typed_select(schema)} FROM (
-                    SELECT __s.__line, __s.__raw, {tz} AS __tz, {filled}{extra_sel}
-                    FROM ({source_sql}) AS __s {join}
+                    SELECT *, {raw_select(schema)} FROM (
+                        SELECT __s.*, {tz} AS __tz{missing} FROM ({source_sql}) AS __s {join}
+                    )
                 )
             )
         )""")
@@ -99,7 +102,9 @@ def prepare_line_fix(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None
         con.execute(f"UPDATE {STAGE} SET __line = __fix(__line) WHERE __err <> ''")
 
 
-def reject_duplicate_keys(con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str) -> int:
+def reject_duplicate_keys(
+    con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str, raw_expr: str = "__raw"
+) -> int:
     """Within one file the last row of a key wins; earlier ones go to rejects, saying which line won.
 
     Call after :func:`prepare_line_fix`.
@@ -117,7 +122,8 @@ def reject_duplicate_keys(con: duckdb.DuckDBPyConnection, schema: RecordSchema, 
         ) AS d
         WHERE {STAGE}.__line = d.__line AND d.__line <> d.kept""")
     con.execute(f"""
-        UPDATE {STAGE} SET __raw = src.__raw, __line = __fix({STAGE}.__line) FROM ({source_sql}) AS src
+        UPDATE {STAGE} SET __raw = src.__raw, __line = __fix({STAGE}.__line)
+        FROM (SELECT __line, {raw_expr} AS __raw FROM ({source_sql})) AS src
         WHERE {STAGE}.__raw IS NULL AND {STAGE}.__err <> '' AND {STAGE}.__line = src.__line""")
     return int(dupes)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -53,17 +53,16 @@ def normalise_header(name: str) -> str:
 class Source:
     """A file opened for validation.
 
-    ``sql`` selects ``__line`` (1-based physical line, header = 1 for CSV), ``__raw`` (the
-    row's text, rebuilt from its fields) and one VARCHAR column per file column, named in
-    canonical spelling. ``structural`` counts lines DuckDB could not parse as rows.
+    ``sql`` selects ``__line`` (1-based physical line, header = 1 for CSV) and one VARCHAR
+    column per file column, named in canonical spelling; ``raw_expr`` rebuilds a row's
+    text from those columns (evaluated only for rejected rows).
     """
 
     path: Path
     kind: str
     sql: str
     columns: list[str]
-    structural: int = 0
-    error_lines: list[int] = field(default_factory=list)
+    raw_expr: str
 
 
 def _check_readable(path: Path) -> None:
@@ -116,9 +115,9 @@ def open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
         raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
     canon = _canonical_names(path, names)
     cols = ", ".join(f"{q(n)} AS {q(c)}" for n, c in zip(names, canon, strict=True))
-    rebuilt = f" || {lit(delim)} || ".join(f"coalesce({q(n)}, '')" for n in names)
-    sql = f"SELECT row_number() OVER () + 1 AS __line, {rebuilt} AS __raw, {cols} FROM {reader}"
-    return Source(path, "csv", sql, canon)
+    rebuilt = f" || {lit(delim)} || ".join(f"coalesce({q(c)}, '')" for c in canon)
+    sql = f"SELECT row_number() OVER () + 1 AS __line, {cols} FROM {reader}"
+    return Source(path, "csv", sql, canon, rebuilt)
 
 
 def open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
@@ -131,9 +130,9 @@ def open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
         raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
     canon = _canonical_names(path, names)
     cols = ", ".join(f"CAST({q(n)} AS VARCHAR) AS {q(c)}" for n, c in zip(names, canon, strict=True))
-    rebuilt = " || ',' || ".join(f"coalesce(CAST({q(n)} AS VARCHAR), '')" for n in names)
-    sql = f"SELECT file_row_number + 1 AS __line, {rebuilt} AS __raw, {cols} FROM {reader}"
-    return Source(path, "parquet", sql, canon)
+    rebuilt = " || ',' || ".join(f"coalesce({q(c)}, '')" for c in canon)
+    sql = f"SELECT file_row_number + 1 AS __line, {cols} FROM {reader}"
+    return Source(path, "parquet", sql, canon, rebuilt)
 
 
 def open_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:

@@ -52,6 +52,7 @@ def load_source(
     wh: Warehouse, schema: RecordSchema, source_sql: str, columns: list[str], source_name: str, fmt: str,
     default_tz: str, pre_rejects: list[PreReject],
     late_rejects: Callable[[], list[PreReject]] | None = None, progress: Progress = load._noop,
+    raw_expr: str = "__raw",
 ) -> IngestResult:
     """Validate and load one source relation in one transaction.
 
@@ -62,11 +63,11 @@ def load_source(
     def work() -> IngestResult:
         con = wh.con
         progress("validating")
-        extras = load.stage_rows(con, schema, source_sql, columns, default_tz)
+        extras = load.stage_rows(con, schema, source_sql, columns, default_tz, raw_expr)
         skipped = late_rejects() if late_rejects else []
         pre = [*pre_rejects, *skipped]
         load.prepare_line_fix(con, [r.line for r in skipped if r.line is not None])
-        load.reject_duplicate_keys(con, schema, source_sql)
+        load.reject_duplicate_keys(con, schema, source_sql, raw_expr)
         orphans = load.count_orphans(con, schema)
         progress("loading")
         loaded, replaced = load.upsert(wh, schema, extras)
@@ -98,7 +99,7 @@ def ingest_table_file(
     require_columns(source, schema)
     return load_source(
         wh, schema, source.sql, source.columns, str(path), source.kind, default_tz, [],
-        lambda: _structural_rejects(wh, source), progress,
+        lambda: _structural_rejects(wh, source), progress, source.raw_expr,
     )
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 from closeloop.ingest import load
 from closeloop.ingest.formats import AdapterOutput, PreReject
 from closeloop.ingest.load import IngestResult, Progress
-from closeloop.ingest.rules import error_expression, lit, q, record_checks, typed_select
+from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, typed_select
 from closeloop.ingest.sources import open_lines
 from closeloop.model import TRANSCRIPT_TURNS
 from closeloop.warehouse import Warehouse
@@ -62,9 +62,10 @@ def _stage_turns(wh: Warehouse, turns_sql: str) -> None:
     wh.con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {TURNS} AS
         WITH typed AS (
-            SELECT __line, __raw, __line_err, __ordinal, 'UTC' AS __tz, call_id, turn, speaker, start_s, end_s, text,
-                   {typed_select(schema)}
-            FROM ({turns_sql})
+            SELECT *, {typed_select(schema)} FROM (
+                SELECT __line, __raw, __line_err, __ordinal, 'UTC' AS __tz, {raw_select(schema)}
+                FROM ({turns_sql})
+            )
         ),
         checked AS (
             SELECT *,

@@ -73,6 +73,7 @@ class Warehouse:
         except duckdb.Error as exc:
             raise StorageError(f"cannot open warehouse {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.ensure_schema()
 
