@@ -76,10 +76,10 @@ def draw_outcomes(world: World, jobs: Jobs, seed: np.random.SeedSequence) -> Out
     """Outcome of every answered job."""
     s, m = world.scenario, world.scenario.outcomes
     n = len(jobs.q)
-    q = np.asarray(jobs.q, dtype=np.int64)
-    root, att = np.asarray(jobs.root, dtype=np.int64), np.asarray(jobs.att, dtype=np.int64)
-    served = np.asarray(jobs.status) == SERVED
-    agent = np.asarray(jobs.agent, dtype=np.int64)
+    q = jobs.array("q")
+    root, att = jobs.array("root"), jobs.array("att")
+    served = jobs.array("status") == SERVED
+    agent = jobs.array("agent")
     width = jobs.m_base.shape[1] if jobs.m_base.ndim == 2 else 1
     u = np.random.default_rng(seed).random((jobs.n_fresh, width, 6), dtype=np.float32)[root, att]
     code, value, csat = np.full(n, -1, np.int64), np.zeros(n), np.zeros(n, np.int64)
@@ -90,9 +90,9 @@ def draw_outcomes(world: World, jobs: Jobs, seed: np.random.SeedSequence) -> Out
     qs, ag, uu = q[idx], agent[idx], u[idx]
     is_sales = np.array([sq.call_type == "sales" for sq in s.queues])[qs]
     level = _levels(world)[qs, ag]
-    wait = np.asarray(jobs.answer)[idx] - np.asarray(jobs.arrive)[idx]
+    wait = jobs.array("answer")[idx] - jobs.array("arrive")[idx]
     wait_min = np.where(np.array(world.outbound)[qs], 0.0, np.maximum(wait, 0.0) / 60.0)
-    counts = switch_counts(ag, np.asarray(jobs.start)[idx], ~is_sales)
+    counts = switch_counts(ag, jobs.array("start")[idx], ~is_sales)
     pen = np.where(counts >= 0, m.switch_penalty * m.switch_decay ** np.maximum(counts, 0), 0.0)
     quality = jobs.root_quality[root[idx]]
     factors = _agent_factors(world)[ag]

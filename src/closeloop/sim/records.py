@@ -26,15 +26,15 @@ def _ts(world: World, seconds: np.ndarray) -> pa.Array:
 def calls_table(world: World, jobs: Jobs, out: Outcomes) -> pa.Table:
     """One row per finished attempt (calls still waiting at the end are not calls yet)."""
     s = world.scenario
-    status = np.asarray(jobs.status)
+    status = jobs.array("status")
     keep = np.flatnonzero(status != WAITING)
-    q = np.asarray(jobs.q, dtype=np.int64)[keep]
-    root, att = np.asarray(jobs.root)[keep], np.asarray(jobs.att)[keep]
-    agent = np.asarray(jobs.agent, dtype=np.int64)[keep]
+    q = jobs.array("q")[keep]
+    root, att = jobs.array("root")[keep], jobs.array("att")[keep]
+    agent = jobs.array("agent")[keep]
     st = status[keep]
     outbound = np.array(world.outbound)[q]
-    start, answer = np.asarray(jobs.start)[keep], np.asarray(jobs.answer)[keep]
-    offered = np.where(outbound, start, np.asarray(jobs.arrive)[keep])
+    start, answer = jobs.array("start")[keep], jobs.array("answer")[keep]
+    offered = np.where(outbound, start, jobs.array("arrive")[keep])
     served = st == SERVED
     answer = np.where(served, answer, np.nan)
     qnames = [qq.name for qq in s.queues]
@@ -60,12 +60,12 @@ def calls_table(world: World, jobs: Jobs, out: Outcomes) -> pa.Table:
         "call_type": pa.array(np.array([qq.call_type for qq in s.queues], dtype=object)[q], pa.string()),
         "offered_at": _ts(world, offered),
         "answered_at": _ts(world, answer),
-        "ended_at": _ts(world, np.asarray(jobs.end)[keep]),
+        "ended_at": _ts(world, jobs.array("end")[keep]),
         "agent_id": pa.array([agent_ids[a] if a >= 0 and ok else None
                               for a, ok in zip(agent.tolist(), served.tolist(), strict=True)], pa.string()),
         "lead_id": pa.array(np.where(lead >= 0, lead_ids, None), pa.string()),
         "hold_s": pa.array(np.where(served, 0.0, np.nan), pa.float64(), from_pandas=True),
-        "wrap_s": pa.array(np.where(served, np.asarray(jobs.wrap)[keep], np.nan), pa.float64(), from_pandas=True),
+        "wrap_s": pa.array(np.where(served, jobs.array("wrap")[keep], np.nan), pa.float64(), from_pandas=True),
         "outcome": pa.array(outcome.astype(object), pa.string()),
         "order_value": pa.array(np.where(code == 0, value, np.nan), pa.float64(), from_pandas=True),
         "csat": pa.array(csat, pa.int64(), mask=csat == 0),

@@ -67,12 +67,12 @@ def run_stats(world: World, jobs: Jobs, out: Outcomes, sl_abandons: str = "inclu
               short_abandon_s: float = 5.0) -> dict[str, dict[str, Any]]:
     """Per queue (and ``all``): each metric's value, plus the counts behind proportions."""
     s = world.scenario
-    q = np.asarray(jobs.q, dtype=np.int64)
-    status = np.asarray(jobs.status)
-    arrive, start = np.asarray(jobs.arrive), np.asarray(jobs.start)
-    answer, end = np.asarray(jobs.answer), np.asarray(jobs.end)
-    agent = np.asarray(jobs.agent, dtype=np.int64)
-    wrap = np.asarray(jobs.wrap)
+    q = jobs.array("q")
+    status = jobs.array("status")
+    arrive, start = jobs.array("arrive"), jobs.array("start")
+    answer, end = jobs.array("answer"), jobs.array("end")
+    agent = jobs.array("agent")
+    wrap = jobs.array("wrap")
     busy = np.where(status == SERVED, end + wrap - start, np.where(status == NO_ANSWER, end - start, 0.0))
     busy = np.nan_to_num(busy)
     staffed = np.array([sum(b - a for a, b in spans) for spans in world.duty])
@@ -198,10 +198,10 @@ def compare(a: list[dict[str, dict[str, Any]]], b: list[dict[str, dict[str, Any]
 
 def interval_stats(world: World, jobs: Jobs, interval_s: float = 1800.0) -> list[dict[str, Any]]:
     """Per queue and interval of arrival: offered, answered, abandoned, service level, ASA."""
-    q = np.asarray(jobs.q, dtype=np.int64)
-    status = np.asarray(jobs.status)
-    arrive, answer = np.asarray(jobs.arrive), np.asarray(jobs.answer)
-    start = np.asarray(jobs.start)
+    q = jobs.array("q")
+    status = jobs.array("status")
+    arrive, answer = jobs.array("arrive"), jobs.array("answer")
+    start = jobs.array("start")
     t = np.where(np.array(world.outbound)[q], start, arrive)
     k = np.floor(np.nan_to_num(t, nan=-1.0) / interval_s).astype(np.int64)
     rows = []

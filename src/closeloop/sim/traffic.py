@@ -66,6 +66,23 @@ class Jobs:
         n = len(self.q)
         self.start, self.answer, self.end = [math.nan] * n, [math.nan] * n, [math.nan] * n
         self.agent, self.status = [-1] * n, [WAITING] * n
+        self._cache: dict[str, np.ndarray] = {}
+        # later attempts are looked up one by one in the hot loops: plain lists are much faster
+        multi = self.m_base.ndim == 2 and self.m_base.shape[1] > 1
+        self._w = self.m_base.shape[1] if multi else 1
+        self._natt: list[int] = self.attempts.tolist() if multi else []
+        flat = (lambda m: m.ravel().tolist()) if multi else (lambda m: [])
+        self._retry: list[bool] = flat(self.m_retry)
+        self._delay: list[float] = flat(self.m_delay)
+        self._pat: list[float] = flat(self.m_patience)
+        self._base: list[float] = flat(self.m_base)
+        self._reach: list[bool] = flat(self.m_reached)
+
+    def array(self, name: str) -> np.ndarray:
+        """A result or input column as a numpy array (cached; call after the run)."""
+        if name not in self._cache:
+            self._cache[name] = np.asarray(getattr(self, name))
+        return self._cache[name]
 
     @property
     def n_fresh(self) -> int:
@@ -74,12 +91,14 @@ class Jobs:
 
     def wants_retry(self, j: int) -> bool:
         """Whether job ``j`` would be followed by another attempt (if it failed)."""
+        if not self._natt:
+            return False
         r, k = self.root[j], self.att[j] + 1
-        return k < self.attempts[r] and bool(self.m_retry[r, k - 1])
+        return k < self._natt[r] and self._retry[r * self._w + k - 1]
 
     def retry_at(self, j: int, t: float) -> float:
         """When the next attempt after job ``j`` (failed at ``t``) arrives."""
-        return t + float(self.m_delay[self.root[j], self.att[j]])
+        return t + self._delay[self.root[j] * self._w + self.att[j]]
 
     def add_attempt(self, j: int, t: float) -> int:
         """Append the next attempt of job ``j``'s caller or lead, arriving at ``t``; return its id."""
@@ -88,10 +107,11 @@ class Jobs:
         self.arrive.append(t)
         self.root.append(r)
         self.att.append(k)
-        self.patience.append(float(self.m_patience[r, k]))
-        self.base.append(float(self.m_base[r, k]))
+        i = r * self._w + k
+        self.patience.append(self._pat[i])
+        self.base.append(self._base[i])
         self.wrap.append(self.wrap[j])
-        self.reached.append(bool(self.m_reached[r, k]))
+        self.reached.append(self._reach[i])
         self.start.append(math.nan)
         self.answer.append(math.nan)
         self.end.append(math.nan)
