@@ -24,7 +24,6 @@ COMMAND_MODULES: list[str] = [
     "closeloop.cli.sla",
     "closeloop.cli.conversations",
     "closeloop.cli.sim",
-    "closeloop.cli.sim",
 ]
 
 app = typer.Typer(
