@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "closeloop.cli.ingest",
     "closeloop.cli.scorecard",
     "closeloop.cli.sla",
+    "closeloop.cli.report",
     "closeloop.cli.conversations",
     "closeloop.cli.sim",
 ]
