@@ -22,7 +22,11 @@ venv: $(BIN)/closeloop
 dev: $(VENV)/.dev
 
 demo: $(BIN)/closeloop
-	$(BIN)/closeloop demo --out $(WS)
+	rm -rf $(WS)
+	$(BIN)/closeloop init $(WS)
+	for r in centers agents leads calls; do $(BIN)/closeloop ingest $$r examples/data/$$r.csv -w $(WS) || exit 1; done
+	$(BIN)/closeloop ingest transcripts examples/data/transcripts.jsonl -w $(WS)
+	$(BIN)/closeloop status -w $(WS)
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
