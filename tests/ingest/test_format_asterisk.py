@@ -167,11 +167,14 @@ def test_other_files_are_refused_naming_the_file(tmp_path: Path, content: bytes,
     assert str(path) in str(err.value)
 
 
-def test_empty_log_is_empty_not_an_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["\n", "1699999000|NONE|NONE|NONE|QUEUESTART|\n1699999001|NONE|q|SIP/1|ADDMEMBER|\n"])
+def test_log_without_calls_is_empty_not_an_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "queue_log"
-    path.write_text("\n")
-    out = AsteriskQueueLog().read(path)
+    path.write_text(text)
+    adapter = AsteriskQueueLog()
+    out = adapter.read(path)
     assert (out.units_read, out.table.num_rows, out.rejects) == (0, 0, [])
+    assert sum(adapter.skipped_events.values()) == len(text.split())
 
 
 CALL_SHAPES = {  # event texts, and each event's offset from ENTERQUEUE given (wait, talk)
