@@ -1,0 +1,1 @@
+"""Leads: clean intake, deduplication, scoring, follow-up rules (pure: no I/O)."""
