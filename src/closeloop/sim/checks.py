@@ -125,12 +125,12 @@ def _check_coverage(s: Scenario) -> None:
 
 
 def check_modes(s: Scenario, modes: dict[str, tuple[str, ...]] | None) -> None:
-    """Agents' home modes must be modes of the policy (when it has modes)."""
+    """Agents' home modes must be modes of the policy (a policy without modes ignores them)."""
+    if not modes:
+        return
     for a in s.agents:
-        if a.home_mode is None:
-            continue
-        if not modes or a.home_mode not in modes:
+        if a.home_mode is not None and a.home_mode not in modes:
             raise ScenarioError(
                 s.source, f"agents.{a.agent_id}.home_mode",
-                f"{a.home_mode!r} is not a mode of policy {s.policy!r} (modes: {sorted(modes or {})})",
+                f"{a.home_mode!r} is not a mode of policy {s.policy!r} (modes: {sorted(modes)})",
             )

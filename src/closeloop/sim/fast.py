@@ -171,6 +171,12 @@ class PooledEngine:
                 break
             if a >= t1:
                 break
+            if status[j] != WAITING:  # left already (settled at the end of an earlier slice)
+                if fresh:
+                    p += 1
+                else:
+                    heapq.heappop(re)
+                continue
             f, ag = heap[0] if heap else (inf, -1)
             if f >= t1:
                 if not final:
@@ -196,6 +202,32 @@ class PooledEngine:
             else:
                 heapq.heappop(re)
         self.ptr[q] = p
+        if not final:
+            self._settle(q, t1)
+
+    def _settle(self, q: int, t1: float) -> None:
+        """Callers still waiting whose patience ran out before ``t1`` have left (nobody frees in
+        time); record it now so their call-backs exist and the review sees the true queue."""
+        jobs = self.jobs
+        arrive, pat, status, end = jobs.arrive, jobs.patience, jobs.status, jobs.end
+        re = self.re[q]
+        changed = True
+        while changed:
+            changed = False
+            waiting = []
+            j = self.ptr[q]
+            while j < self.hi[q] and arrive[j] < t1:
+                waiting.append(j)
+                j += 1
+            waiting.extend(k for a, k in re if a < t1)
+            for k in waiting:
+                d = arrive[k] + pat[k]
+                if status[k] == WAITING and d <= t1:
+                    status[k], end[k] = ABANDONED, d
+                    if jobs.wants_retry(k):
+                        nk = jobs.add_attempt(k, jobs.retry_at(k, d))
+                        heapq.heappush(re, (arrive[nk], nk))
+                        changed = True
 
     def _advance_out(self, q: int, t1: float) -> None:
         jobs, w = self.jobs, self.w

@@ -81,7 +81,8 @@ class Jobs:
     def array(self, name: str) -> np.ndarray:
         """A result or input column as a numpy array (cached; call after the run)."""
         if name not in self._cache:
-            self._cache[name] = np.asarray(getattr(self, name))
+            kind = np.int64 if name in ("q", "root", "att", "agent", "status") else None
+            self._cache[name] = np.asarray(getattr(self, name), dtype=kind)
         return self._cache[name]
 
     @property
