@@ -45,7 +45,7 @@ class ThresholdDialer(Policy):
         """Inbound (and connected outbound) first, in global order; else maybe dial."""
         inbound = tuple(q for q in agent.serving if not self.queues[q].outbound)
         c = global_head(state, inbound)
-        if c is None:
+        if c is None and state.counters.extra.get("connected_waiting", 0) > 0:
             c = next((h for q in agent.serving if self.queues[q].outbound
                       for h in state.waiting(q) if h.connected), None)
         if c is not None:

@@ -56,6 +56,7 @@ class RouterState:
 
     def waiting(self, queue: str) -> Iterator[Contact]:
         """Contacts waiting in ``queue``, oldest first."""
+        self.head(queue)  # drop taken contacts from the front first
         return (c for c in self._waiting[queue] if not c.gone)
 
     def idle_agents(self, queue: str) -> Iterable[AgentState]:

@@ -127,6 +127,7 @@ class EventEngine:
         j = c.key
         jobs.end[j] = st.now
         if c.connected:
+            st.counters.extra["connected_waiting"] -= 1
             jobs.status[j] = DROPPED
             st.counters.dropped += 1
             return
@@ -141,6 +142,8 @@ class EventEngine:
         st.counters.extra["in_flight"] = st.counters.extra.get("in_flight", 0) - 1
         self.jobs.answer[j] = st.now
         c = Contact(j, self.qnames[self.jobs.q[j]], st.now, self.w.qdefs[self.jobs.q[j]].priority, connected=True)
+        extra = st.counters.extra
+        extra["connected_waiting"] = extra.get("connected_waiting", 0) + 1
         st.add_contact(c)
         self.apply(self.policy.on_arrival(st, c))
         if not c.gone:
@@ -178,6 +181,8 @@ class EventEngine:
         st.remove_contact(c)
         st.mark_busy(a)
         a.calls_in_mode += 1
+        if c.connected:
+            st.counters.extra["connected_waiting"] -= 1
         j, now, ai = c.key, st.now, a.index
         qi = jobs.q[j]
         jobs.agent[j] = ai
