@@ -173,3 +173,23 @@ def test_a_planted_phrase_is_found_wherever_it_is(before: list[str], after: list
     found = [(k, t) for k, t, c in zip(d.events["kind"], d.events["turn"], d.events["category"], strict=True)
              if c == "detector" and not k.startswith("unanswered")]
     assert len(found) == 1 and found[0][1] == len(before)
+
+
+def test_custom_patterns_and_unicode_boundaries() -> None:
+    """Regular-expression patterns still work in a company playbook; dashes count as boundaries."""
+    from closeloop.conversations import parse_playbook
+
+    pb = parse_playbook(r"""
+[detectors.order_ref]
+speaker = "agent"
+patterns = ['\b[a-z]{2}-\d{4}\b']
+[detectors.pricey]
+phrases = ["too expensive"]
+""")
+    d = Detector(pb)
+    out = run(d, ("agent", "Your order is AB-1234, okay?"), ("customer", "Hmm\u2014too expensive\u2014really."),
+              ("customer", "Too expensively priced."))
+    ev = list(zip(out.events["kind"], out.events["turn"], out.events["matched"], strict=True))
+    assert ("order_ref", 0, "AB-1234") in ev
+    assert ("pricey", 1, "too expensive") in ev
+    assert not any(k == "pricey" and t == 2 for k, t, _ in ev)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from closeloop.conversations.lexical import Hits, LexicalMatcher
+from closeloop.conversations.lexical import Hits, LexicalMatcher, count_char, join_normalized
 from closeloop.conversations.playbook import Cue, Playbook
 from closeloop.conversations.timing import call_metrics, timing_events
 from closeloop.conversations.turns import TurnBatch
@@ -75,26 +75,29 @@ class Detector:
 
     def run(self, batch: TurnBatch) -> Detection:
         """Detect every event, metric and feature in ``batch``."""
-        hits = self.matcher.find(batch.texts)
+        big, offsets = join_normalized(batch.texts)
+        hits = self.matcher.find_joined(big, offsets)
         if self.semantic is not None:
             hits = _merge(hits, self.semantic(batch, self.cues, hits))
         hits, methods = _split_method(hits)
         keep = self._applicable(batch, hits)
         hits, methods = _take(hits, keep), methods[keep]
         events = _Events(batch)
-        self._word_events(batch, hits, methods, events)
-        unanswered = self._answers(batch, hits, events)
+        answered, unanswered_turns, unanswered = self._answers(batch, hits)
+        self._word_events(batch, hits, methods, answered, events)
+        for kind, turns in unanswered_turns.items():
+            events.add(turns, [kind] * len(turns), "detector", batch.start[turns], batch.end[turns], None, "derived",
+                       np.full(len(turns), np.nan))
         hold_after = np.zeros(batch.n_turns, dtype=bool)
         hold_idx = self._index_of("hold")
         if hold_idx is not None:
             hold_after[hits.turn[hits.cue == hold_idx]] = True
         timing = timing_events(batch, hold_after, self.playbook.settings)
-        for kind, t, s, e, v in zip(timing.kind, timing.turn, timing.start_s, timing.end_s, timing.value, strict=True):
-            events.add(int(t), kind, "timing", float(s), float(e), "", "timing", float(v))
-        metrics = call_metrics(batch, hold_after, self.playbook.settings)
+        events.add(timing.turn, timing.kind, "timing", timing.start_s, timing.end_s, None, "timing", timing.value)
+        metrics = call_metrics(batch, hold_after, self.playbook.settings, count_char(big, offsets, "?"))
         metrics.update(self._script_metrics(batch, hits))
         features = self._features(batch, hits, unanswered, metrics, timing)
-        return Detection(batch.call_ids, events.columns, metrics, features)
+        return Detection(batch.call_ids, events.columns(), metrics, features)
 
     def _index_of(self, name: str) -> int | None:
         for i, c in enumerate(self.cues[: self._n_detectors]):
@@ -104,9 +107,9 @@ class Detector:
 
     def _applicable(self, batch: TurnBatch, hits: Hits) -> np.ndarray:
         """Keep hits whose speaker, call type and turn position fit their cue (vectorised)."""
-        call = batch.call_index()
+        call = batch.call_index
         t, c = hits.turn, hits.cue
-        turn_speaker = _codes(batch.speakers, ("agent", "customer"))
+        turn_speaker = np.where(batch.is_agent, 0, 1)
         call_type = _codes(batch.call_types, ("sales", "care"))
         ok_speaker = (self._cue_speaker[c] == 2) | (self._cue_speaker[c] == turn_speaker[t])
         ctype = call_type[call[t]]
@@ -114,40 +117,51 @@ class Detector:
         ok_position = _agent_rank(batch, call)[t] < self._cue_first[c]
         return ok_speaker & ok_calls & ok_position
 
-    def _word_events(self, batch: TurnBatch, hits: Hits, methods: np.ndarray, events: _Events) -> None:
-        limit = self._n_detectors + self._n_steps
-        for t, c, s, e, m in zip(hits.turn.tolist(), hits.cue.tolist(), hits.start.tolist(), hits.end.tolist(),
-                                 methods.tolist(), strict=True):
-            if c >= limit:
-                continue  # objection answers are not moments of their own
-            category = "detector" if c < self._n_detectors else "script"
-            text = batch.texts[t]
-            events.add(t, self.cues[c].name, category, float(batch.start[t]), float(batch.end[t]),
-                       text[s:e] if m == "lexical" else "", m, None)
+    def _word_events(self, batch: TurnBatch, hits: Hits, methods: np.ndarray, answered: np.ndarray,
+                     events: _Events) -> None:
+        """One event per kept detector or step hit (objection answers are not moments of their own)."""
+        keep = hits.cue < self._n_detectors + self._n_steps
+        t, c = hits.turn[keep], hits.cue[keep]
+        lexical = methods[keep] == "lexical"
+        texts = batch.texts
+        matched = [texts[k][a:b] if lex else "" for k, a, b, lex in
+                   zip(t.tolist(), hits.start[keep].tolist(), hits.end[keep].tolist(), lexical.tolist(), strict=True)]
+        names = np.asarray([cue.name for cue in self.cues], dtype=object)
+        categories = np.where(c < self._n_detectors, "detector", "script").astype(object)
+        events.add(t, names[c].tolist(), categories.tolist(), batch.start[t], batch.end[t], matched,
+                   methods[keep].tolist(), answered[keep])
 
-    def _answers(self, batch: TurnBatch, hits: Hits, events: _Events) -> np.ndarray:
-        """Mark objections the agent answered within the next agent turns; return unanswered per call."""
+    def _answers(self, batch: TurnBatch, hits: Hits) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Which objections the agent answered within the next ``answer_within_turns`` agent turns.
+
+        Returns a value per hit (1 answered, 0 not, NaN for other hits), the turns of
+        unanswered objections per derived kind, and per call whether any went unanswered.
+        """
+        value = np.full(len(hits.turn), np.nan)
         unanswered = np.zeros(batch.n_calls, dtype=bool)
+        derived: dict[str, np.ndarray] = {}
         window = self.playbook.settings.answer_within_turns
-        call = batch.call_index()
+        call = batch.call_index
+        agent = batch.is_agent
         for obj_idx, ans_idx in self._answer_of.items():
             answered_turns = set(hits.turn[hits.cue == ans_idx].tolist())
-            for t in hits.turn[hits.cue == obj_idx].tolist():
+            missed = []
+            for k in np.flatnonzero(hits.cue == obj_idx).tolist():
+                t = int(hits.turn[k])
                 hi = int(batch.bounds[call[t] + 1])
-                agent_turns = [k for k in range(t + 1, hi) if batch.speakers[k] == "agent"][:window]
-                answered = any(k in answered_turns for k in agent_turns)
-                events.set_value(t, self.cues[obj_idx].name, 1.0 if answered else 0.0)
-                if not answered:
+                later = (t + 1 + np.flatnonzero(agent[t + 1:hi]))[:window].tolist()
+                value[k] = 1.0 if any(j in answered_turns for j in later) else 0.0
+                if value[k] == 0.0:
+                    missed.append(t)
                     unanswered[call[t]] = True
-                    events.add(t, f"unanswered_{self.cues[obj_idx].name}", "detector", float(batch.start[t]),
-                               float(batch.end[t]), "", "derived", None)
-        return unanswered
+            derived[f"unanswered_{self.cues[obj_idx].name}"] = np.asarray(missed, dtype=np.int64)
+        return value, derived, unanswered
 
     def _script_metrics(self, batch: TurnBatch, hits: Hits) -> dict[str, np.ndarray]:
         """First turn of each step per call, coverage, and whether covered steps came in order."""
         n, steps = batch.n_calls, self._n_steps
         first = np.full((n, steps), np.nan)
-        call = batch.call_index()
+        call = batch.call_index
         for s in range(steps):
             mask = hits.cue == self._n_detectors + s
             col = np.full(n, np.inf)
@@ -173,7 +187,7 @@ class Detector:
     def _features(self, batch: TurnBatch, hits: Hits, unanswered: np.ndarray, metrics: dict[str, np.ndarray],
                   timing: Any) -> dict[str, np.ndarray]:
         n = batch.n_calls
-        call = batch.call_index()
+        call = batch.call_index
         out: dict[str, np.ndarray] = {}
         for i, cue in enumerate(self.cues[: self._n_detectors]):
             flag = np.zeros(n, dtype=bool)
@@ -221,34 +235,41 @@ def feature_catalog(playbook: Playbook) -> list[Feature]:
 
 
 class _Events:
-    """Columnar event collector for one batch."""
+    """Columnar event collector: parts are added as arrays and joined once per batch."""
 
     def __init__(self, batch: TurnBatch) -> None:
         self.batch = batch
-        self.columns: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
-        self._call = batch.call_index()
-        self._where: dict[tuple[int, str], int] = {}
+        self._parts: list[tuple[Any, ...]] = []
 
-    def add(self, t: int, kind: str, category: str, start: float, end: float, matched: str, method: str,
-            value: float | None) -> None:
-        b, c = self.batch, self.columns
-        self._where[(t, kind)] = len(c["call_id"])
-        c["call_id"].append(b.call_ids[self._call[t]])
-        c["turn"].append(int(b.turn_numbers[t]))
-        c["kind"].append(kind)
-        c["category"].append(category)
-        c["speaker"].append(b.speakers[t])
-        c["start_s"].append(start)
-        c["end_s"].append(end)
-        c["matched"].append(matched)
-        c["evidence"].append(b.texts[t][:EVIDENCE_CHARS])
-        c["method"].append(method)
-        c["value"].append(value)
+    def add(self, turns: np.ndarray, kinds: list[str], category: str | list[str], start: np.ndarray,
+            end: np.ndarray, matched: list[str] | None, method: str | list[str], value: np.ndarray) -> None:
+        n = len(turns)
+        cats = [category] * n if isinstance(category, str) else category
+        meth = [method] * n if isinstance(method, str) else method
+        self._parts.append((np.asarray(turns, dtype=np.int64), list(kinds), cats, np.asarray(start, dtype=float),
+                            np.asarray(end, dtype=float), matched if matched is not None else [""] * n, meth,
+                            np.asarray(value, dtype=float)))
 
-    def set_value(self, t: int, kind: str, value: float) -> None:
-        where = self._where.get((t, kind))
-        if where is not None:
-            self.columns["value"][where] = value
+    def columns(self) -> dict[str, list[Any]]:
+        b = self.batch
+        parts = self._parts or [(np.zeros(0, dtype=np.int64), [], [], np.zeros(0), np.zeros(0), [], [], np.zeros(0))]
+        turns = np.concatenate([p[0] for p in parts])
+        value = np.concatenate([p[7] for p in parts])
+        ids = np.asarray(b.call_ids, dtype=object)
+        texts = b.texts
+        return {
+            "call_id": ids[b.call_index[turns]].tolist(),
+            "turn": b.turn_numbers[turns].tolist(),
+            "kind": [k for p in parts for k in p[1]],
+            "category": [c for p in parts for c in p[2]],
+            "speaker": np.where(b.is_agent[turns], "agent", "customer").tolist(),
+            "start_s": np.concatenate([p[3] for p in parts]).tolist(),
+            "end_s": np.concatenate([p[4] for p in parts]).tolist(),
+            "matched": [m for p in parts for m in p[5]],
+            "evidence": [texts[t][:EVIDENCE_CHARS] for t in turns.tolist()],
+            "method": [m for p in parts for m in p[6]],
+            "value": [None if v != v else v for v in value.tolist()],
+        }
 
 
 def _codes(values: list[Any], names: tuple[str, ...]) -> np.ndarray:
@@ -260,7 +281,7 @@ def _codes(values: list[Any], names: tuple[str, ...]) -> np.ndarray:
 
 def _agent_rank(batch: TurnBatch, call: np.ndarray) -> np.ndarray:
     """For each turn, how many agent turns came before it in its call."""
-    agent = np.fromiter((s == "agent" for s in batch.speakers), dtype=np.int64, count=batch.n_turns)
+    agent = batch.is_agent.astype(np.int64)
     before = np.cumsum(agent) - agent
     if batch.n_turns == 0:
         return before

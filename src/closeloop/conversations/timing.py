@@ -25,15 +25,17 @@ class TimingEvents:
     value: np.ndarray
 
 
-def call_metrics(batch: TurnBatch, hold_after: np.ndarray, settings: PlaybookSettings) -> dict[str, np.ndarray]:
+def call_metrics(batch: TurnBatch, hold_after: np.ndarray, settings: PlaybookSettings,
+                 questions: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-call timing metrics: talk times and share, silences, longest monologue, questions.
 
     ``hold_after`` marks turns an agent ended with a hold phrase: the silence after them
-    is hold time, not dead air.
+    is hold time, not dead air. ``questions`` is the number of "?" in each turn (counted
+    here if not given).
     """
     n = batch.n_calls
-    call = batch.call_index()
-    agent = np.fromiter((s == "agent" for s in batch.speakers), dtype=bool, count=batch.n_turns)
+    call = batch.call_index
+    agent = batch.is_agent
     length = batch.end - batch.start
     agent_talk = np.bincount(call, weights=length * agent, minlength=n)
     customer_talk = np.bincount(call, weights=length * ~agent, minlength=n)
@@ -45,7 +47,8 @@ def call_metrics(batch: TurnBatch, hold_after: np.ndarray, settings: PlaybookSet
     first = batch.bounds[:-1][has_turns]
     if len(first):
         duration[has_turns] = np.maximum.reduceat(batch.end, first) - batch.start[first]
-    questions = np.fromiter((t.count("?") for t in batch.texts), dtype=np.int64, count=batch.n_turns)
+    if questions is None:
+        questions = np.fromiter((t.count("?") for t in batch.texts), dtype=np.int64, count=batch.n_turns)
     agent_q = np.bincount(call, weights=questions * agent, minlength=n)
     total = agent_talk + customer_talk
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -69,7 +72,7 @@ def call_metrics(batch: TurnBatch, hold_after: np.ndarray, settings: PlaybookSet
 
 def timing_events(batch: TurnBatch, hold_after: np.ndarray, settings: PlaybookSettings) -> TimingEvents:
     """Dead air, long holds, interruptions and long monologues, each at the turn it happens."""
-    call = batch.call_index()
+    call = batch.call_index
     gaps, prev_end = _gaps(batch, call)
     is_hold = (gaps >= settings.hold_s) | (_shift(hold_after, batch) & (gaps > settings.dead_air_s))
     dead = (gaps > settings.dead_air_s) & ~is_hold
@@ -135,7 +138,7 @@ def _overlaps(batch: TurnBatch, call: np.ndarray, prev_end: np.ndarray, settings
     if batch.n_turns == 0:
         return np.zeros(0)
     other = np.zeros(batch.n_turns, dtype=bool)
-    sp = np.asarray(batch.speakers, dtype=object)
+    sp = batch.is_agent
     other[1:] = (sp[1:] != sp[:-1]) & (call[1:] == call[:-1])
     over = np.where(other, prev_end - batch.start, 0.0)
     return np.where(over >= settings.interruption_min_s, over, 0.0)
@@ -146,7 +149,7 @@ def _agent_runs(batch: TurnBatch, call: np.ndarray) -> tuple[np.ndarray, np.ndar
     if batch.n_turns == 0:
         z = np.zeros(0, dtype=np.int64)
         return z, np.zeros(0)
-    agent = np.fromiter((s == "agent" for s in batch.speakers), dtype=bool, count=batch.n_turns)
+    agent = batch.is_agent
     new_run = np.ones(batch.n_turns, dtype=bool)
     new_run[1:] = (agent[1:] != agent[:-1]) | (call[1:] != call[:-1])
     heads = np.flatnonzero(new_run)

@@ -9,7 +9,8 @@ batch is one query away, and it lets timing detectors work on whole arrays at on
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,12 @@ class TurnBatch:
     texts: list[str]
     call_types: list[str | None]
     turn_numbers: np.ndarray
+    is_agent: np.ndarray = field(default=None)  # type: ignore[assignment]  # filled from speakers if not given
+
+    def __post_init__(self) -> None:
+        if self.is_agent is None:
+            agent = np.asarray(self.speakers, dtype=object) == "agent" if self.speakers else np.zeros(0, dtype=bool)
+            object.__setattr__(self, "is_agent", np.asarray(agent, dtype=bool))
 
     @property
     def n_calls(self) -> int:
@@ -59,6 +66,7 @@ class TurnBatch:
         """How many turns the batch holds."""
         return len(self.texts)
 
+    @cached_property
     def call_index(self) -> np.ndarray:
         """For every turn, the index of its call."""
         return np.repeat(np.arange(self.n_calls), np.diff(self.bounds))
@@ -75,6 +83,7 @@ class TurnBatch:
             texts=self.texts[a:b],
             call_types=self.call_types[lo:hi],
             turn_numbers=self.turn_numbers[a:b],
+            is_agent=self.is_agent[a:b],
         )
 
     def transcript(self, i: int) -> Transcript:
@@ -135,11 +144,12 @@ def batch_from_columns(
     bounds = np.concatenate([[0], change, [n]]).astype(np.int64) if n else np.zeros(1, dtype=np.int64)
     call_ids = [str(ids_sorted[b]) for b in bounds[:-1]]
     types = call_types or {}
-    sp, tx = list(speaker), list(text)
+    sp = np.asarray(speaker, dtype=object)[order]
+    tx = list(text)
     return _checked(TurnBatch(
         call_ids=call_ids,
         bounds=bounds,
-        speakers=[sp[i] for i in order],
+        speakers=sp.tolist(),
         start=np.asarray(start_s, dtype=float)[order],
         end=np.asarray(end_s, dtype=float)[order],
         texts=[tx[i] if tx[i] is not None else "" for i in order],
