@@ -104,7 +104,7 @@ def main() -> None:
     print(f"plain duckdb read_csv : {float(t_plain):6.2f}s  {rate_plain:12,.0f} rows/s  (process {wall_plain:.2f}s)")
     print(f"closeloop ingest      : {wall_cl:6.2f}s  {rate_cl:12,.0f} rows/s  (end to end, incl. start-up)")
     print(f"ratio closeloop/plain : {rate_cl / rate_plain:.2f}x   (target >= 0.6x)")
-    print(f"peak memory           : closeloop {peak_cl:,.0f} MiB   (target < 2048 MiB)")
+    print(f"peak memory           : closeloop {peak_cl:,.0f} MiB   (target < 2048 MiB); plain {peak_plain:,.0f} MiB")
     print(f"loaded {summary['loaded']:,}  rejected {summary['rejected']:,}  read {summary['read']:,}  "
           f"(adds up: {summary['loaded'] + summary['rejected'] == summary['read'] == args.rows})")
     if args.keep:
