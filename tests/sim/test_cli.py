@@ -1,0 +1,102 @@
+"""The simulate and staff commands end to end, through the installed entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from closeloop.cli.app import app
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
+
+SMALL = """
+[scenario]
+name = "small"
+days = 0.5
+seed = 3
+
+[policy]
+name = "global_order"
+
+[[centers]]
+id = "c1"
+
+[[queues]]
+name = "sales_in"
+type = "sales"
+rate_per_hour = 40
+patience_mean_s = 120
+
+[[queues]]
+name = "care_in"
+type = "care"
+rate_per_hour = 30
+
+[[agents]]
+center = "c1"
+count = 6
+skills = "sales:6;care:5"
+"""
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed command in a subprocess (exit codes as scripts see them)."""
+    return subprocess.run([sys.executable, "-m", "closeloop", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def invoke(*args: str, cwd: Path) -> Result:
+    """The command in-process (faster; errors surface as exceptions)."""
+    import os
+
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_simulate_json_compare_and_write_to_workspace(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(SMALL, encoding="utf-8")
+    assert invoke("init", cwd=tmp_path).exit_code == 0
+    r = invoke("simulate", "s.toml", "-n", "2", "--workers", "1", "--compare", "longest_idle", "--format", "json",
+            "--write-to-workspace", cwd=tmp_path)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout[: r.stdout.rindex("}") + 1])
+    rows = {(x["policy"], x["queue"]): x for x in out["results"]}
+    sl = rows[("global_order", "sales_in")]["service_level"]
+    assert sl["lo"] <= sl["value"] <= sl["hi"]
+    assert rows[("longest_idle", "all")]["offered"]["value"] == rows[("global_order", "all")]["offered"]["value"]
+    assert {d["verdict"] for d in out["differences"]} <= {"more than noise", "within noise"}
+    assert "calls:" in r.stderr
+    q = invoke("sql", "SELECT count(*) AS n, count(DISTINCT agent_id) AS a FROM calls", "-f", "json", cwd=tmp_path)
+    n = json.loads(q.stdout)[0]
+    assert n["n"] > 20 and n["a"] == 6
+
+
+def test_simulate_bad_scenario_names_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text(SMALL.replace("rate_per_hour = 30", "rate_per_hour = -30"), encoding="utf-8")
+    r = run("simulate", "bad.toml", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "bad.toml: queues[1].rate_per_hour:" in r.stderr and "minimum" in r.stderr
+
+
+def test_staff_single_interval_and_scenario(tmp_path: Path) -> None:
+    r = invoke("staff", "--calls-per-hour", "108", "--aht", "300", "--agents", "10", "-f", "json", cwd=tmp_path)
+    row = json.loads(r.stdout)[0]
+    assert abs(row["p_wait"] - 0.6687) < 1e-3
+    r = invoke("staff", "--calls-per-hour", "108", "--aht", "300", "--agents", "9", "-f", "json", cwd=tmp_path)
+    row = json.loads(r.stdout)[0]
+    assert row["stable"] is False and row["p_wait"] == 1.0 and row["service_level"] == 0.0
+    r = invoke("staff", "--calls-per-hour", "600", "--aht", "240", "--shrinkage", "0.3", "-f", "json", cwd=tmp_path)
+    rows = json.loads(r.stdout)
+    need = min(x["agents"] for x in rows if x["meets_target"])
+    assert need == 46 and any(x["scheduled"] == 66 for x in rows if x["agents"] == need)
+    r = invoke("staff", "--scenario", str(SCENARIOS / "threshold_dialing.toml"), "-f", "json", cwd=tmp_path)
+    table = json.loads(r.stdout)
+    assert len(table) == 24 and max(x["agents"] for x in table) > 10
