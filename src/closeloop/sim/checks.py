@@ -52,6 +52,8 @@ def check_scenario(s: Scenario) -> None:
     for a in s.agents:
         _check_agent(s, a, centers)
     check_ranges(s.outcomes, "outcomes", p)
+    if s.conversation is not None:
+        s.conversation.check(p, centers)
     _check_coverage(s)
 
 

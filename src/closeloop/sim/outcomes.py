@@ -28,10 +28,11 @@ CSAT (surveyed with probability ``csat_survey_rate``): ``round(csat_base + csat_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from closeloop.sim.conversation import draw_events, event_uniforms
 from closeloop.sim.traffic import SERVED, Jobs
 from closeloop.sim.world import World
 
@@ -47,6 +48,7 @@ class Outcomes:
     value: np.ndarray
     csat: np.ndarray
     penalty: np.ndarray
+    events: dict[str, np.ndarray] = field(default_factory=dict)  # conversation events (Scenario.conversation)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -99,6 +101,8 @@ def draw_outcomes(world: World, jobs: Jobs, seed: np.random.SeedSequence) -> Out
     z = (level - 5.5) / 4.5
     sale_logit = (_logit(np.array([sq.close_rate for sq in s.queues])[qs]) + m.skill_effect * z
                   + m.quality_effect * np.log(np.maximum(quality, 1e-12)) - m.wait_effect * wait_min - pen + factors)
+    events, talk = _conversation(world, jobs, seed, idx, ag, is_sales)
+    sale_logit = sale_logit + talk
     care_logit = _logit(np.array([sq.resolve_rate for sq in s.queues])[qs]) + m.care_skill_effect * z
     p = 1.0 / (1.0 + np.exp(-np.where(is_sales, sale_logit, care_logit)))
     success = uu[:, 0] < p
@@ -111,7 +115,29 @@ def draw_outcomes(world: World, jobs: Jobs, seed: np.random.SeedSequence) -> Out
     latent = (m.csat_base + m.csat_success * success - m.csat_wait * np.minimum(wait_min, 10.0)
               + m.csat_noise * _norm(uu[:, 3]))
     csat[idx] = np.where(uu[:, 4] < m.csat_survey_rate, np.clip(np.rint(latent), 1, 5), 0).astype(np.int64)
-    return Outcomes(code, value, csat, penalty)
+    return Outcomes(code, value, csat, penalty, events)
+
+
+def _conversation(
+    world: World, jobs: Jobs, seed: np.random.SeedSequence, idx: np.ndarray, ag: np.ndarray, is_sales: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray | float]:
+    """Conversation events of the answered sales calls ``idx`` (per job) and their log-odds effect."""
+    model = getattr(world.scenario, "conversation", None)
+    if model is None or not model.events:
+        return {}, 0.0
+    n = len(jobs.q)
+    width = jobs.m_base.shape[1] if jobs.m_base.ndim == 2 else 1
+    u = event_uniforms(seed, jobs.n_fresh, width, len(model.events))[jobs.array("root")[idx], jobs.array("att")[idx]]
+    centers = [c.center_id for c in world.scenario.centers]
+    where = {c: i for i, c in enumerate(centers)}
+    center_index = np.array([where[a.center_id] for a in world.scenario.agents], dtype=np.int64)[ag]
+    flags, shift = draw_events(model, center_index, centers, u)
+    events = {}
+    for name, hit in flags.items():
+        full = np.zeros(n, dtype=bool)
+        full[idx] = hit & is_sales
+        events[name] = full
+    return events, np.where(is_sales, shift, 0.0)
 
 
 def _norm(u: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 from closeloop.errors import ScenarioError
 from closeloop.model import CallType, Direction, parse_skills
 from closeloop.routing import AgentDef, Policy, PolicyParamError, QueueDef, make_policy
+from closeloop.sim.conversation import ConversationModel
 
 
 def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None, **kw: Any) -> Any:
@@ -172,6 +173,7 @@ class Scenario:
     policy: str = "global_order"
     policy_params: dict[str, Any] = field(default_factory=dict)
     source: str = "<python>"
+    conversation: ConversationModel | None = None  # events on sales calls that move the sale (Python only)
 
     @property
     def horizon_s(self) -> float:
