@@ -19,7 +19,9 @@ def fill_warehouse(wh: Warehouse, data: SyntheticCalls) -> None:
         {"call_id": t.call_id, "turn": i, "speaker": u.speaker, "start_s": u.start, "end_s": u.end, "text": u.text}
         for t in data.transcripts for i, u in enumerate(t.turns)
     ]
-    for table, rows in (("calls", data.calls), ("leads", data.leads), ("transcripts", turns)):
+    centers = [{"center_id": c, "vendor": "in-house" if c != "MNL" else "v-offshore", "country": cc, "timezone": "UTC"}
+               for c, cc in (("MNL", "PH"), ("AUS", "US"), ("CLT", "US"))]
+    for table, rows in (("centers", centers), ("calls", data.calls), ("leads", data.leads), ("transcripts", turns)):
         wh.con.register("__t", pa.Table.from_pylist(rows))
         wh.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __t")
         wh.con.unregister("__t")

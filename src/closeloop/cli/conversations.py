@@ -39,7 +39,7 @@ PlaybookOpt = Annotated[
 ]
 SemanticOpt = Annotated[
     bool,
-    typer.Option("--semantic", help="Also match by meaning with the packaged MiniLM model (closeloop[semantic])."),
+    typer.Option("--semantic", help="Also match by meaning with the packaged MiniLM model (needs the semantic extra)."),
 ]
 RescanOpt = Annotated[bool, typer.Option("--rescan", help="Detect again even if stored results are current.")]
 

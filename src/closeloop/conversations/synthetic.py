@@ -13,6 +13,7 @@ and has weaker leads), which is what adjustment must see through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -105,15 +106,22 @@ def synthetic_sales_calls(n: int, rng: np.random.Generator, turns: int = 60, age
         eta = eta + beta * truth[name]
     sale = rng.random(n) < 1.0 / (1.0 + np.exp(-eta))
     transcripts, calls, leads = [], [], []
+    start = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
     for i in range(n):
         call_id = f"S{i:06d}"
         agent_id = f"{centers[center[i]]}-A{agent[i]:02d}"
         flags = {k: bool(v[i]) for k, v in truth.items()}
-        transcripts.append(Transcript(call_id, _turns(flags, bool(sale[i]), turns, rng), "sales"))
+        spoken = _turns(flags, bool(sale[i]), turns, rng)
+        transcripts.append(Transcript(call_id, spoken, "sales"))
+        offered = start + timedelta(minutes=2 * i)
+        answered = offered + timedelta(seconds=5)
         calls.append({"call_id": call_id, "center_id": centers[center[i]], "queue": "sales", "direction": "outbound",
-                      "call_type": "sales", "agent_id": agent_id, "lead_id": f"L{i:06d}",
-                      "outcome": "sale" if sale[i] else "no_sale"})
-        leads.append({"lead_id": f"L{i:06d}", "source": source_names[source[i]]})
+                      "call_type": "sales", "offered_at": offered, "answered_at": answered,
+                      "ended_at": answered + timedelta(seconds=spoken[-1].end), "agent_id": agent_id,
+                      "lead_id": f"L{i:06d}", "hold_s": 0.0, "wrap_s": 30.0,
+                      "outcome": "sale" if sale[i] else "no_sale", "order_value": 40.0 if sale[i] else None})
+        leads.append({"lead_id": f"L{i:06d}", "created_at": offered - timedelta(hours=1),
+                      "source": source_names[source[i]]})
     truth["sale"] = sale
     return SyntheticCalls(transcripts, calls, leads, truth)
 

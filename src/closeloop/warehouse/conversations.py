@@ -7,6 +7,7 @@ so reports, QA samples and pattern tables never re-detect:
   start_s, end_s, matched, evidence, method, value);
 * ``conversation_calls`` — one row per call: timing metrics, script coverage and the
   yes/no features (columns ``f_<feature>``) that pattern → outcome analysis uses;
+* ``conversation_features`` — each feature's name, label, category and the calls it applies to;
 * ``conversation_scans`` — which playbook (digest) and method produced them, so a later
   command knows whether they are current.
 """
@@ -28,6 +29,7 @@ from closeloop.warehouse.store import Warehouse
 EVENTS = "conversation_events"
 CALLS = "conversation_calls"
 SCANS = "conversation_scans"
+FEATURES = "conversation_features"
 FEATURE_PREFIX = "f_"
 
 _EVENTS_DDL = f"""CREATE TABLE IF NOT EXISTS {EVENTS} (
@@ -100,6 +102,10 @@ def scan(
             n_events += found.n_events
             if progress is not None:
                 progress(hi + 1, len(call_ids))
+        catalog = pa.Table.from_pylist([f.__dict__ for f in detector.catalog])
+        wh.con.register("__conv_catalog", catalog)
+        wh.con.execute(f"CREATE OR REPLACE TABLE {FEATURES} AS SELECT * FROM __conv_catalog")
+        wh.con.unregister("__conv_catalog")
         wh.con.execute(_SCANS_DDL)
         wh.con.execute(f"DELETE FROM {SCANS}")
         wh.con.execute(f"INSERT INTO {SCANS} VALUES (?, ?, ?, ?, ?, ?, ?, now())",
