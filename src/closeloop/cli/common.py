@@ -6,6 +6,9 @@ import csv
 import io
 import json
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +42,30 @@ FormatOpt = Annotated[
 def console(stderr: bool = False) -> Console:
     """A Rich console; plain when not a terminal."""
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+@contextmanager
+def query_progress(con: Any, update: Callable[[float], None], every_s: float = 0.2) -> Iterator[None]:
+    """While the block runs, report the running DuckDB query's percent done to ``update``.
+
+    DuckDB answers ``query_progress()`` from another thread while a query executes, so a
+    long single statement (a 10-million-row file) still moves a progress bar.
+    """
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(every_s):
+            pct = con.query_progress()
+            if pct >= 0:
+                update(pct)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def settings_for(workspace: Path | None) -> Settings:

@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
+from closeloop.cli.common import (
+    FormatOpt,
+    OutputFormat,
+    WorkspaceOpt,
+    console,
+    emit_rows,
+    query_progress,
+    settings_for,
+)
 from closeloop.ingest import FORMATS, IngestResult, ingest_file
 from closeloop.warehouse import open_warehouse
 
@@ -52,18 +60,22 @@ def ingest(
     results: list[IngestResult] = []
     out = console(stderr=True)
     with open_warehouse(settings) as wh, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total} files"), TimeElapsedColumn(),
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
         console=out, transient=True, disable=not out.is_terminal,
     ) as bar:
-        task = bar.add_task("ingest", total=len(paths))
+        files = bar.add_task(f"{len(paths)} file(s)", total=len(paths))
+        step_task = bar.add_task("", total=100)
         for path in paths:
             def step(name: str, path: Path = path) -> None:
-                bar.update(task, description=f"{name} {path.name}")
+                bar.update(step_task, description=f"{name} {path.name}", completed=0)
 
-            tz = settings.default_timezone
-            results.append(ingest_file(wh, record.value, path, input_format, tz, step, **options))
-            bar.advance(task)
+            def percent(pct: float) -> None:
+                bar.update(step_task, completed=pct)
+
+            with query_progress(wh.con, percent):
+                tz = settings.default_timezone
+                results.append(ingest_file(wh, record.value, path, input_format, tz, step, **options))
+            bar.advance(files)
     _report(results, output)
     if strict and any(r.rejected for r in results):
         raise typer.Exit(1)

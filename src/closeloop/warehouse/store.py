@@ -73,7 +73,9 @@ class Warehouse:
         except duckdb.Error as exc:
             raise StorageError(f"cannot open warehouse {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = false")
+        # Track query progress (for progress bars via query_progress) but never print it.
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
         if not read_only:
             self.ensure_schema()
 
