@@ -247,3 +247,61 @@ def _rows(person: np.ndarray, is_dup: np.ndarray, country: np.ndarray, nsn: list
         companies.append(company)
         ctry.append(cc)
     return {"name": names, "phone": phones, "email": mails, "company": companies, "country": ctry}
+
+
+# Planted effects on the chance of a sale (log-odds), so a scorer has something real to find.
+SOURCE_EFFECT = {"referral": 1.0, "webinar": 0.5, "trade_show": 0.3, "chat": 0.2, "web_form": 0.0,
+                 "partner": -0.2, "purchased_list": -1.0}
+PRODUCT_EFFECT = {"enterprise": 0.6, "premium": 0.3, "plus": 0.0, "basic": -0.4}
+
+
+def synthetic_calls(merged: pa.Table, as_of: datetime, seed: int = 0, called_share: float = 0.85,
+                    center_id: str = "C1", queue: str = "outbound_sales") -> pa.Table:
+    """Outbound sales calls to merged leads, with sales driven by the planted effects above.
+
+    Leads are called once to three times; a lead called sooner after it came in sells more often
+    (speed-to-lead), as do complete, multi-touch, corporate-e-mail leads from good sources.
+    """
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list[object]] = {k: [] for k in ("call_id", "center_id", "queue", "direction", "call_type",
+                                                     "offered_at", "answered_at", "ended_at", "agent_id", "lead_id",
+                                                     "hold_s", "wrap_s", "outcome", "order_value")}
+    leads = merged.to_pylist()
+    u = rng.random((len(leads), 6))
+    for i, lead in enumerate(leads):
+        created = lead["created_at"]
+        if u[i, 0] > called_share or created > as_of - timedelta(days=1):
+            continue
+        delay_h = float(rng.exponential(6.0))
+        email = lead.get("email") or ""
+        logit = (-2.0 + SOURCE_EFFECT.get(lead["source"], 0.0) + PRODUCT_EFFECT.get(lead.get("product") or "", 0.0)
+                 + 3.0 * (float(lead.get("completeness") or 0) - 0.8) - 0.8 * (email.split("@")[-1] in DOMAINS)
+                 + 1.0 * (int(lead.get("n_records") or 1) - 1) - 0.5 * np.log1p(delay_h))
+        sale = u[i, 1] < 1 / (1 + np.exp(-logit))
+        n_calls = 1 + int(u[i, 2] * 3)
+        record = str(lead.get("lead_ids") or lead["lead_id"]).split(",")[-1]
+        at = created + timedelta(hours=delay_h)
+        for k in range(n_calls):
+            last = k == n_calls - 1
+            outcome = "sale" if (sale and last) else ("no_sale" if last else ("no_answer", "callback")[k % 2])
+            answered = outcome != "no_answer"
+            talk = float(rng.uniform(60, 600)) if answered else 0.0
+            rows["call_id"].append(f"{lead['lead_id']}-{k + 1}")
+            rows["center_id"].append(center_id)
+            rows["queue"].append(queue)
+            rows["direction"].append("outbound")
+            rows["call_type"].append("sales")
+            rows["offered_at"].append(at)
+            rows["answered_at"].append(at + timedelta(seconds=15) if answered else None)
+            rows["ended_at"].append(at + timedelta(seconds=15 + talk) if answered else at + timedelta(seconds=30))
+            rows["agent_id"].append(f"A{int(u[i, 3] * 20):02d}" if answered else None)
+            rows["lead_id"].append(record)
+            rows["hold_s"].append(0.0)
+            rows["wrap_s"].append(30.0 if answered else 0.0)
+            rows["outcome"].append(outcome)
+            rows["order_value"].append(float(rng.uniform(100, 900)) if outcome == "sale" else None)
+            at = at + timedelta(hours=float(rng.uniform(20, 80)))
+    ts = pa.timestamp("us", tz="UTC")
+    types = {"offered_at": ts, "answered_at": ts, "ended_at": ts, "hold_s": pa.float64(), "wrap_s": pa.float64(),
+             "order_value": pa.float64()}
+    return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in rows.items()})
