@@ -41,6 +41,7 @@ class RunResult:
     stats: dict[str, dict[str, Any]]
     engine: str
     engine_s: float
+    engine_cpu_s: float = 0.0
 
     def calls(self) -> pa.Table:
         """Canonical call records (``closeloop.model.CALLS``)."""
@@ -86,11 +87,11 @@ def run_once(
     if engine == "fast" and not pooled:
         raise SimulationError(f"policy {pol.name!r} with these agents cannot use the fast path; use --engine event")
     use = "fast" if engine == "fast" or (engine == "auto" and pooled) else "event"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     (run_pooled if use == "fast" else run_events)(world, jobs)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     out = draw_outcomes(world, jobs, outcome_seed)
-    return RunResult(world, jobs, out, run_stats(world, jobs, out, sl_abandons), use, elapsed)
+    return RunResult(world, jobs, out, run_stats(world, jobs, out, sl_abandons), use, elapsed, cpu)
 
 
 def _one(args: tuple[Any, ...]) -> tuple[dict[str, dict[str, Any]], int, float]:
