@@ -19,21 +19,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from closeloop.metrics.frame import FIRST_SALES, REPEAT, Conventions
+from closeloop.metrics.frame import Conventions
 
 Flags = Callable[[Any, Conventions], tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One metric: its name (the JSON key), kind, what it means, and how it aggregates."""
+    """One metric: its name (the JSON key), kind, what it means, and how it aggregates.
+
+    ``level`` is ``call`` for metrics aggregated straight from calls (``parts``), or
+    ``lead``/``first``/``repeat`` for those computed from a per-lead or windowed table by
+    :mod:`closeloop.metrics.leadlevel`. ``needs`` names joined columns it uses.
+    """
 
     name: str
     kind: str
     doc: str
-    parts: Callable[[Any, Conventions], dict[str, Any]]
+    parts: Callable[[Any, Conventions], dict[str, Any]] | None
     flags: Flags | None = None
     needs: frozenset[str] = frozenset()
+    level: str = "call"
     higher_is_better: bool | None = None
     unit: str = ""
 
@@ -79,6 +85,10 @@ def _rate(name: str, doc: str, flags: Flags, better: bool | None, needs: frozens
     return Metric(name, "rate", doc, _rate_from_flags(flags), flags=flags, needs=needs, higher_is_better=better)
 
 
+def _table(name: str, kind: str, doc: str, level: str, better: bool | None) -> Metric:
+    return Metric(name, kind, doc, None, level=level, higher_is_better=better)
+
+
 METRIC_LIST: tuple[Metric, ...] = (
     Metric("offered", "count", "Inbound calls that entered a queue.", _count(lambda t, c: t.is_inbound)),
     Metric("dialled", "count", "Outbound attempts.", _count(lambda t, c: ~t.is_inbound)),
@@ -102,18 +112,10 @@ METRIC_LIST: tuple[Metric, ...] = (
         _mean(lambda t: t.handle_s, lambda t: t.answered), unit="s",
     ),
     _rate("close_rate", "Sales / handled sales calls.", lambda t, c: (t.is_sale, t.handled_sales), True),
-    _rate(
-        "first_call_close", "Leads that bought on their first handled sales call / leads with one.",
-        lambda t, c: (t.is_sale, t.first_sales), True, frozenset({FIRST_SALES}),
-    ),
-    Metric(
-        "conversion_per_lead", "rate", "Distinct leads with a sale / distinct leads with a handled sales call.",
-        lambda t, c: {
-            "num": t.lead_id.nunique(where=t.is_sale & t.lead_id.notnull()),
-            "den": t.lead_id.nunique(where=t.handled_sales & t.lead_id.notnull()),
-        },
-        higher_is_better=True,
-    ),
+    _table("first_call_close", "rate", "Leads that bought on their first handled sales call / leads with one.",
+           "first", True),
+    _table("conversion_per_lead", "rate", "Distinct leads with a sale / distinct leads with a handled sales call.",
+           "lead", True),
     Metric(
         "revenue_per_call", "ratio", "Order value of sales / handled sales calls.",
         lambda t, c: {
@@ -129,24 +131,16 @@ METRIC_LIST: tuple[Metric, ...] = (
           lambda t, c: (t.csat >= 4, t.csat.notnull()), True),
     _rate("resolution_rate", "Care calls resolved / handled care calls.",
           lambda t, c: (t.outcome == "resolved", t.handled_care), True),
-    _rate(
-        "repeat_rate", "Handled care calls followed by a contact from the same customer within N days.",
-        lambda t, c: (t.repeat, t.repeat_base), False, frozenset({REPEAT}),
-    ),
+    _table("repeat_rate", "rate", "Handled care calls followed by a contact from the same customer within N days.",
+           "repeat", False),
     _rate("data_capture", "Sales whose lead has every capture field / sales.",
-          lambda t, c: (t.captured.fill_null(False), t.is_sale), True),
+          lambda t, c: (t.captured.fill_null(False), t.is_sale), True, frozenset({"captured"})),
     Metric(
         "contacts_per_sale", "ratio", "Sales calls (attempts included) / sales.",
         lambda t, c: {"num": t.is_sales.sum().fill_null(0), "den": t.is_sale.sum().fill_null(0)},
         higher_is_better=False,
     ),
-    Metric(
-        "leads_per_sale", "ratio", "Distinct leads touched by a sales call / sales.",
-        lambda t, c: {
-            "num": t.lead_id.nunique(where=t.is_sales & t.lead_id.notnull()), "den": t.is_sale.sum().fill_null(0)
-        },
-        higher_is_better=False,
-    ),
+    _table("leads_per_sale", "ratio", "Distinct leads touched by a sales call / sales.", "lead", False),
     Metric(
         "talk_s_per_sale", "ratio", "Talk seconds on handled sales calls / sales.",
         lambda t, c: {
@@ -177,9 +171,11 @@ def metric(name: str) -> Metric:
 
 
 def aggregations(frame: Any, metrics: list[Metric], conv: Conventions) -> dict[str, Any]:
-    """Every part of every metric as named Ibis aggregations (``<metric>__<part>``)."""
+    """Every part of every call-level metric as named Ibis aggregations (``<metric>__<part>``)."""
     out: dict[str, Any] = {}
     for m in metrics:
+        if m.parts is None:
+            continue
         for part, expr in m.parts(frame, conv).items():
             out[f"{m.name}__{part}"] = expr
     return out

@@ -14,9 +14,9 @@ import numpy as np
 
 from closeloop.errors import InputError
 from closeloop.metrics.definitions import metric
-from closeloop.metrics.frame import Conventions, Tables, enrich
+from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich
 from closeloop.metrics.scorecard import ADJUSTABLE, adjustment_cells
-from closeloop.metrics.selection import Selection, apply_selection, check_columns, require_rows
+from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns, require_rows
 from closeloop.stats import Gap, adjust_for_mix, adjust_pvalues, chi_square_test, diff_interval, two_proportion_test
 from closeloop.stats import wilson_interval as wilson
 
@@ -45,8 +45,10 @@ def gap_analysis(
     if not adjust_for:
         raise InputError("name at least one dimension to adjust for (e.g. source,hour)")
     m = metric(metric_name)
-    frame = apply_selection(enrich(tables, conv, m.needs), selection)
-    check_columns(frame, [by, *adjust_for], "dimension")
+    valid = dimensions(tables)
+    check_columns(valid, [by, *adjust_for], "dimension")
+    frame = apply_selection(enrich(tables, conv, needed_columns(selection, [by, *adjust_for], m.needs)), selection,
+                            valid)
     cells = adjustment_cells(frame, [by, *adjust_for], m, conv)
     labels = np.array(["(missing)" if v is None else str(v) for v in cells[by]])
     keep = np.isin(labels, [a, b])
@@ -85,7 +87,7 @@ def _levels(
 
 def _ordered_sales(tables: Tables, conv: Conventions, selection: Selection, break_minutes: float) -> Any:
     """Handled calls in agent order with the previous call's type and the position in a sales run."""
-    frame = apply_selection(enrich(tables, conv), selection)
+    frame = apply_selection(enrich(tables, conv, needed_columns(selection)), selection, dimensions(tables))
     t = frame.filter(frame.answered & frame.agent_id.notnull())
     w = ibis.window(group_by=t.agent_id, order_by=[t.answered_at, t.call_id])
     t = t.mutate(_prev_type=t.call_type.lag().over(w), _prev_end=t.ended_at.lag().over(w))
@@ -154,7 +156,7 @@ def volume_vs_conversion(
     while they touched fewer than ``low_volume`` x the team's median number of leads — the
     pattern behind "the best performers touch fewer deals".
     """
-    frame = apply_selection(enrich(tables, conv), selection)
+    frame = apply_selection(enrich(tables, conv, needed_columns(selection, ["team"])), selection, dimensions(tables))
     t = frame.filter(frame.is_sales & frame.agent_id.notnull())
     agg = t.group_by("agent_id").aggregate(
         team=t.team.max(), leads=t.lead_id.nunique(), contacts=t.count(),

@@ -1,11 +1,12 @@
 """The enriched call frame every metric is defined on, as one portable Ibis expression.
 
-Calls are joined to their center (vendor, country, timezone), lead (source, product and the
-fields data capture checks) and agent (team), and given derived columns: local time in the
-center's timezone (for grains and hour of day), waiting, talk and handle seconds, and the
-flags metrics count (handled, abandoned, short abandon, sale...). Nothing here reads a file:
-the caller passes Ibis tables, so the same definitions run on DuckDB, PostgreSQL or any
-backend with a ``timezone(zone, timestamptz)`` function (DuckDB and PostgreSQL both have it).
+Calls are joined to their center (vendor, country, timezone), and — only when a metric,
+dimension or filter needs them — to their lead (source, product, the fields data capture
+checks) and agent (team). Derived columns: local time in the center's time zone (integer
+seconds, see :mod:`closeloop.metrics.localtime`), hour and weekday, waiting, talk and
+handle seconds, and the flags metrics count (handled, abandoned, short abandon, sale...).
+Nothing here reads a file: the caller passes Ibis tables, and the only queries run are two
+tiny ones (time range, time zones) to build the local-time expression.
 
 Timing conventions (docs/metrics.md): ``ended_at`` includes hold, so
 ``talk_s = ended_at - answered_at - hold_s`` and ``handle_s = talk_s + hold_s + wrap_s``.
@@ -16,29 +17,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import ibis.expr.datatypes as dt
 from ibis import _
 
 from closeloop.errors import InputError
+from closeloop.metrics.localtime import civil_month, offset_expr
 from closeloop.settings import MetricSettings
 
-#: Window-derived columns a metric may need; computed only when asked for (they sort).
-FIRST_SALES = "first_sales"
-REPEAT = "repeat"
+#: Columns that need the leads / agents join.
+LEAD_COLUMNS = frozenset({"source", "product", "captured"})
+AGENT_COLUMNS = frozenset({"team"})
+#: Every column name: joins are made when any of ``needs`` asks for them (None: all).
+ALL = None
 
-#: Dimensions every warehouse has (extra call columns are dimensions too).
 BASE_DIMENSIONS = (
     "center_id", "vendor", "country", "queue", "call_type", "direction", "agent_id", "team", "source", "product",
     "outcome", "hour", "weekday",
 )
-GRAINS = {"day": "D", "week": "W", "month": "M"}
+GRAINS = ("day", "week", "month")
 
 
-@ibis.udf.scalar.builtin(name="timezone", signature=((dt.string, dt.Timestamp(timezone="UTC")), dt.timestamp))
-def _local_time(zone: str, ts: Any) -> Any:
-    """SQL ``timezone(zone, timestamptz)`` -> wall-clock time in ``zone`` (DuckDB, PostgreSQL)."""
+@ibis.udf.scalar.builtin(name="epoch", signature=((dt.Timestamp(timezone="UTC"),), dt.float64))
+def _duck_epoch(ts: Any) -> Any:
+    """DuckDB's ``epoch(timestamptz)``: seconds since 1970 without a per-row calendar cast."""
 
 
 @dataclass(frozen=True)
@@ -88,61 +92,95 @@ class Tables:
         return cls(*(con.table(n) for n in ("calls", "centers", "agents", "leads")))
 
 
-def _epoch(ts: Any) -> Any:
-    return ts.epoch_seconds().cast("float64")
+def dimensions(tables: Tables) -> list[str]:
+    """Every column one may group or filter by: the base dimensions and extra call columns."""
+    return [*BASE_DIMENSIONS, *(c for c in tables.calls.columns if c not in _CALL_KEEP)]
 
 
-def enrich(tables: Tables, conv: Conventions, needs: Iterable[str] = ()) -> Any:
-    """Calls joined to centers, leads and agents, with the derived columns metrics use."""
-    needs = set(needs)
+def _epoch_fn(table: Any) -> Any:
+    """Epoch seconds of a timestamp column: DuckDB's direct function, else Ibis's portable one."""
+    try:
+        duck = table._find_backend().name == "duckdb"
+    except Exception:  # an unbound table: use the portable form
+        duck = False
+    return _duck_epoch if duck else (lambda ts: ts.epoch_seconds().cast("float64"))
+
+
+def enrich(tables: Tables, conv: Conventions, needs: Iterable[str] | None = ALL) -> Any:
+    """Calls joined to centers (and leads/agents as needed), with the derived columns metrics use.
+
+    ``needs`` names the columns the caller will use beyond the call's own (e.g. ``source``,
+    ``team``, ``captured``); ``None`` joins everything.
+    """
+    want = None if needs is None else set(needs)
+    epoch = _epoch_fn(tables.calls)
     calls = tables.calls
-    extra_call_cols = [c for c in calls.columns if c not in _CALL_KEEP]
-    centers = tables.centers.select(
-        _c_center=_.center_id, vendor=_.vendor, country=_.country, timezone=_.timezone
+    t = calls.select(*_CALL_KEEP, *(c for c in calls.columns if c not in _CALL_KEEP))
+    centers = tables.centers.select(_c_center=_.center_id, vendor=_.vendor, country=_.country, timezone=_.timezone)
+    t = t.left_join(centers, t.center_id == centers._c_center).drop("_c_center")
+    if want is None or want & LEAD_COLUMNS:
+        t = _join_leads(t, tables.leads, conv)
+    if want is None or want & AGENT_COLUMNS:
+        agents = tables.agents.select(_a_agent=_.agent_id, _a_team=_.team)
+        t = t.left_join(agents, t.agent_id == agents._a_agent).drop("_a_agent")
+        t = t.mutate(team=t._a_team.fill_null(t.center_id)).drop("_a_team")
+    t = t.mutate(_epoch=epoch(t.offered_at))
+    t = t.mutate(
+        local_s=t._epoch.cast("int64") + _local_offset(tables, t, conv),
+        answered=t.answered_at.notnull(),
+        is_inbound=t.direction == "inbound",
+        is_sales=t.call_type == "sales",
+        is_care=t.call_type == "care",
+        is_sale=t.outcome == "sale",
+        wait_s=epoch(t.answered_at.fill_null(t.ended_at)) - t._epoch,
+        conn_s=epoch(t.ended_at) - epoch(t.answered_at),
     )
-    missing = [f for f in conv.capture_fields if f not in tables.leads.columns]
+    t = t.mutate(
+        local_day=t.local_s // 86400,
+        hour=(t.local_s % 86400) // 3600,
+        talk_s=ibis.greatest(t.conn_s - t.hold_s.fill_null(0.0), 0.0),
+        abandoned=t.is_inbound & ~t.answered,
+        handled_sales=t.answered & t.is_sales,
+        handled_care=t.answered & t.is_care,
+    )
+    return t.mutate(
+        weekday=(t.local_day + 3) % 7,
+        handle_s=t.conn_s + t.wrap_s.fill_null(0.0),
+        short_abandon=t.abandoned & (t.wait_s < conv.short_abandon_s),
+    )
+
+
+def _join_leads(t: Any, leads_table: Any, conv: Conventions) -> Any:
+    missing = [f for f in conv.capture_fields if f not in leads_table.columns]
     if missing:
         raise InputError(
-            f"data-capture field(s) {missing} are not lead columns; lead columns: {', '.join(tables.leads.columns)}"
+            f"data-capture field(s) {missing} are not lead columns; lead columns: {', '.join(leads_table.columns)}"
         )
-    leads = tables.leads.select(
-        _l_lead=_.lead_id, source=_.source, product=_.product,
-        captured=ibis.and_(*(_[f].notnull() & (_[f].cast("string").strip() != "") for f in conv.capture_fields))
-        if conv.capture_fields else ibis.literal(True),
+    present = [leads_table[f].notnull() & (leads_table[f].cast("string").strip() != "") for f in conv.capture_fields]
+    leads = leads_table.select(
+        _l_lead=leads_table.lead_id, source=leads_table.source, product=leads_table.product,
+        captured=ibis.and_(*present) if present else ibis.literal(True),
     )
-    agents = tables.agents.select(_a_agent=_.agent_id, _a_team=_.team)
-    t = calls.select(*_CALL_KEEP, *extra_call_cols)
-    t = t.left_join(centers, t.center_id == centers._c_center).drop("_c_center")
-    t = t.left_join(leads, t.lead_id == leads._l_lead).drop("_l_lead")
-    t = t.left_join(agents, t.agent_id == agents._a_agent).drop("_a_agent")
-    t = t.mutate(
-        local_at=_local_time(_.timezone.fill_null(conv.default_timezone), _.offered_at),
-        answered=_.answered_at.notnull(),
-        is_inbound=_.direction == "inbound",
-        is_sales=_.call_type == "sales",
-        is_care=_.call_type == "care",
-        is_sale=_.outcome == "sale",
-        team=_._a_team.fill_null(_.center_id),
-        wait_s=_epoch(_.answered_at.fill_null(_.ended_at)) - _epoch(_.offered_at),
-        conn_s=(_epoch(_.ended_at) - _epoch(_.answered_at)),
-    ).drop("_a_team")
-    t = t.mutate(
-        hour=_.local_at.hour(),
-        weekday=_.local_at.day_of_week.index(),
-        talk_s=ibis.greatest(_.conn_s - _.hold_s.fill_null(0.0), 0.0),
-        abandoned=_.is_inbound & ~_.answered,
-        handled_sales=_.answered & _.is_sales,
-        handled_care=_.answered & _.is_care,
-    )
-    t = t.mutate(
-        handle_s=_.conn_s + _.wrap_s.fill_null(0.0),
-        short_abandon=_.abandoned & (_.wait_s < conv.short_abandon_s),
-    )
-    if FIRST_SALES in needs:
-        t = _with_first_sales(t)
-    if REPEAT in needs:
-        t = _with_repeat(t, conv.repeat_contact_days)
-    return t
+    return t.left_join(leads, t.lead_id == leads._l_lead).drop("_l_lead")
+
+
+def _local_offset(tables: Tables, t: Any, conv: Conventions) -> Any:
+    """The per-row UTC offset expression for the zones and time range in the warehouse."""
+    span = tables.calls.aggregate(lo=_.offered_at.min(), hi=_.offered_at.max()).to_pyarrow().to_pylist()[0]
+    zones = [z for z in tables.centers.timezone.to_pyarrow().to_pylist() if z]
+    if span["lo"] is None:
+        return ibis.literal(0, type="int64")
+    start, end = int(span["lo"].timestamp()) - 86400, int(span["hi"].timestamp()) + 86400
+    valid = [z for z in zones if _known_zone(z)]  # an unknown zone falls back to the default
+    return offset_expr(t.timezone, t._epoch, valid, start, end, conv.default_timezone)
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 _CALL_KEEP = (
@@ -151,45 +189,17 @@ _CALL_KEEP = (
 )
 
 
-def _with_first_sales(t: Any) -> Any:
-    """Flag each lead's first handled sales call (first-call close is judged on it)."""
-    w = ibis.window(group_by=[t.lead_id, t.handled_sales], order_by=[t.answered_at, t.call_id])
-    return t.mutate(first_sales=t.handled_sales & t.lead_id.notnull() & (ibis.row_number().over(w) == 0))
-
-
-def _with_repeat(t: Any, days: int) -> Any:
-    """Flag handled care calls followed by another contact from the same customer within ``days``.
-
-    The customer is the call's ``customer_id`` column when the warehouse has one, else its lead.
-    """
-    key = t.customer_id.fill_null(t.lead_id) if "customer_id" in t.columns else t.lead_id
-    t = t.mutate(_cust=key)
-    w = ibis.window(group_by=t._cust, order_by=[t.offered_at, t.call_id])
-    t = t.mutate(_next_at=t.offered_at.lead().over(w))
-    gap = _epoch(t._next_at) - _epoch(t.ended_at)
-    return t.mutate(
-        repeat_base=t.handled_care & t._cust.notnull(),
-        repeat=t.handled_care & t._cust.notnull() & t._next_at.notnull() & (gap <= days * 86400.0),
-    ).drop("_next_at")
-
-
-def dimensions(frame: Any) -> list[str]:
-    """Every column one may group or filter by: the base dimensions and extra call columns."""
-    extra = [c for c in frame.columns if c not in _INTERNAL and c not in BASE_DIMENSIONS]
-    return [*BASE_DIMENSIONS, *extra]
-
-
-_INTERNAL = {
-    *_CALL_KEEP, "timezone", "local_at", "answered", "is_inbound", "is_sales", "is_care", "is_sale", "wait_s",
-    "conn_s", "talk_s", "handle_s", "abandoned", "short_abandon", "handled_sales", "handled_care", "captured",
-    "first_sales", "repeat", "repeat_base", "_cust",
-} - set(BASE_DIMENSIONS)
-
-
 def with_period(frame: Any, grain: str | None) -> Any:
-    """Add a ``period`` column (local date truncated to day/week/month); weeks start Monday."""
+    """Add an integer ``period`` key: the first local day (day/week, Monday start) or month key.
+
+    Turn keys into dates with :func:`closeloop.metrics.localtime.period_start`.
+    """
     if grain is None:
         return frame
-    if grain not in GRAINS:
-        raise InputError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
-    return frame.mutate(period=frame.local_at.truncate(GRAINS[grain]).date())
+    if grain == "day":
+        return frame.mutate(period=frame.local_day)
+    if grain == "week":
+        return frame.mutate(period=frame.local_day - frame.weekday)
+    if grain == "month":
+        return frame.mutate(period=civil_month(frame.local_day))
+    raise InputError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")

@@ -17,14 +17,18 @@ from typing import Any
 import numpy as np
 
 from closeloop.metrics.definitions import DEFAULT_METRICS, Metric, aggregations, metric
-from closeloop.metrics.frame import Conventions, Tables, enrich, with_period
-from closeloop.metrics.selection import Selection, apply_selection, check_columns, require_rows
+from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich, with_period
+from closeloop.metrics.leadlevel import extra_tables
+from closeloop.metrics.localtime import period_start
+from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns, require_rows
 from closeloop.stats import adjust_for_mix, adjust_pvalues, chi_square_test, eb_shrinkage, two_proportion_test
 from closeloop.stats import wilson_interval as wilson
 
 #: Rates that --adjust-for adjusts (per-call rates whose mix question makes sense).
-ADJUSTABLE = ("close_rate", "first_call_close", "resolution_rate", "data_capture")
+ADJUSTABLE = ("close_rate", "resolution_rate", "data_capture", "service_level", "abandon_rate", "csat_top2")
 MIN_TEAM_AGENTS = 5
+#: Rates agent scorecards shrink by default (each team needs one prior fit per rate).
+SHRUNK = ("close_rate", "conversion_per_lead", "first_call_close")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class ScorecardRequest:
     adjust_for: tuple[str, ...] = ()
     pvalue_method: str = "holm"
     alpha: float = 0.05
+    shrink: tuple[str, ...] = SHRUNK
 
 
 @dataclass
@@ -53,20 +58,23 @@ class Scorecard:
 def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Scorecard:
     """Compute the scorecard ``req`` asks for over ``tables``."""
     metrics = [metric(n) for n in req.metrics]
-    needs = set().union(*(m.needs for m in metrics)) if metrics else set()
-    frame = enrich(tables, conv, needs)
-    check_columns(frame, req.adjust_for, "--adjust-for dimension")
-    frame = with_period(apply_selection(frame, req.selection), req.grain)
     keys = (["period"] if req.grain else []) + list(req.selection.by)
-    aggs = aggregations(frame, metrics, conv)
-    aggs["_calls"] = frame.count()
-    if "agent_id" in keys and "team" not in keys:
-        aggs["_team"] = frame.team.max()
-    grouped = frame.group_by(keys).aggregate(**aggs).order_by(keys) if keys else frame.aggregate(**aggs)
-    data = {k: v.to_pylist() for k, v in zip(grouped.columns, grouped.to_pyarrow().columns, strict=True)}
-    data = _drop_empty(data)
+    valid = dimensions(tables)
+    check_columns(valid, req.adjust_for, "--adjust-for dimension")
+    needs = needed_columns(req.selection, req.adjust_for, *(m.needs for m in metrics))
+    if "agent_id" in keys:
+        needs.add("team")
+    frame = with_period(apply_selection(enrich(tables, conv, needs), req.selection, valid), req.grain)
+    # per-lead/first/repeat tables skip joins that only call-level metrics (data capture) need
+    lean = needed_columns(req.selection, ["team"] if "agent_id" in keys else [])
+    lean_frame = frame if lean == needs else with_period(
+        apply_selection(enrich(tables, conv, lean), req.selection, valid), req.grain)
+    data = _aggregate(frame, lean_frame, keys, metrics, conv)
     require_rows(sum(data["_calls"]), req.selection)
     rows = [{k: data[k][i] for k in keys} for i in range(len(data["_calls"]))]
+    if req.grain:
+        for r in rows:
+            r["period"] = period_start(r["period"], req.grain)
     tests: list[dict[str, Any]] = []
     notes: list[str] = []
     periods = _period_index(data, req.grain)
@@ -74,12 +82,41 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
         _fill_metric(rows, data, m, conv)
         if m.is_rate and req.selection.by:
             tests += _significance(rows, data, m, periods, req)
-        if m.is_rate and "agent_id" in keys:
+        if m.is_rate and "agent_id" in keys and m.name in req.shrink:
             _shrink(rows, data, m, periods, conv)
     for m in metrics:
         if req.adjust_for and m.name in ADJUSTABLE:
             notes += _adjust(rows, frame, keys, m, conv, req)
     return Scorecard(keys, metrics, rows, tests, notes)
+
+
+def _aggregate(
+    frame: Any, lean_frame: Any, keys: list[str], metrics: list[Metric], conv: Conventions
+) -> dict[str, list[Any]]:
+    """Run the call-level aggregation and any per-lead/first/repeat tables; merge them by group."""
+    aggs = aggregations(frame, metrics, conv)
+    aggs["_calls"] = frame.count()
+    if "agent_id" in keys and "team" not in keys:
+        aggs["_team"] = frame.team.max()
+    grouped = frame.group_by(keys).aggregate(**aggs).order_by(keys) if keys else frame.aggregate(**aggs)
+    data = _columns(grouped.to_pyarrow())
+    data = _drop_empty(data)
+    index = {tuple(data[k][i] for k in keys): i for i in range(len(data["_calls"]))}
+    for table in extra_tables(lean_frame, keys, metrics, conv):
+        extra = _columns(table.to_pyarrow())
+        names = [c for c in extra if c not in keys]
+        for name in names:
+            data[name] = [0] * len(data["_calls"])
+        for j in range(len(next(iter(extra.values()), []))):
+            i = index.get(tuple(extra[k][j] for k in keys))
+            if i is not None:
+                for name in names:
+                    data[name][i] = extra[name][j] or 0
+    return data
+
+
+def _columns(table: Any) -> dict[str, list[Any]]:
+    return {name: col.to_pylist() for name, col in zip(table.column_names, table.columns, strict=True)}
 
 
 def _drop_empty(data: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -190,7 +227,8 @@ def _adjust(
     cells = adjustment_cells(frame, keys + [c for c in req.adjust_for if c not in keys], m, conv)
     notes = []
     label = _labels(cells, group_keys)
-    periods = np.array([str(p) for p in cells["period"]]) if "period" in keys else np.zeros(len(label), str)
+    periods = (np.array([str(period_start(p, req.grain)) for p in cells["period"]]) if "period" in keys  # type: ignore[arg-type]
+               else np.zeros(len(label), str))
     row_period = [str(r.get("period", "")) for r in rows]
     for p in dict.fromkeys(periods):
         sel = periods == p

@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-import ibis
-
 from closeloop.errors import EmptySelectionError, InputError
-from closeloop.metrics.frame import dimensions
+from closeloop.metrics.localtime import day_number
 
 _FILTER = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(!=|=)\s*(.*?)\s*$")
 
@@ -60,18 +58,28 @@ class Selection:
         return ", ".join(parts) or "all calls"
 
 
-def check_columns(frame: Any, names: Sequence[str], what: str) -> None:
-    """InputError listing the valid dimensions if any of ``names`` is not one."""
-    valid = dimensions(frame)
+def check_columns(valid: Sequence[str], names: Sequence[str], what: str) -> None:
+    """InputError listing the ``valid`` dimensions if any of ``names`` is not one."""
     bad = [n for n in names if n not in valid]
     if bad:
         raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; valid: {', '.join(valid)}")
 
 
-def apply_selection(frame: Any, sel: Selection) -> Any:
-    """Filter ``frame`` by the selection's dates (inclusive, local time) and filters."""
-    check_columns(frame, [f.column for f in sel.filters], "filter column")
-    check_columns(frame, sel.by, "dimension")
+def needed_columns(sel: Selection, *more: Sequence[str]) -> set[str]:
+    """Columns a selection (and any further column lists) uses: tells enrich which joins to make."""
+    cols = {f.column for f in sel.filters} | set(sel.by)
+    for m in more:
+        cols |= set(m)
+    return cols
+
+
+def apply_selection(frame: Any, sel: Selection, valid: Sequence[str]) -> Any:
+    """Filter ``frame`` by the selection's dates (inclusive, local time) and filters.
+
+    ``valid`` lists the dimensions (see :func:`closeloop.metrics.frame.dimensions`).
+    """
+    check_columns(valid, [f.column for f in sel.filters], "filter column")
+    check_columns(valid, sel.by, "dimension")
     if sel.start and sel.end and sel.end < sel.start:
         raise InputError(f"--to {sel.end} is before --from {sel.start}")
     conds = []
@@ -80,9 +88,9 @@ def apply_selection(frame: Any, sel: Selection) -> Any:
         cond = col.isin(list(f.values))
         conds.append(~cond | col.isnull() if f.negate else cond)
     if sel.start:
-        conds.append(frame.local_at >= ibis.timestamp(sel.start.isoformat()))
+        conds.append(frame.local_day >= day_number(sel.start))
     if sel.end:
-        conds.append(frame.local_at < ibis.timestamp((sel.end + timedelta(days=1)).isoformat()))
+        conds.append(frame.local_day <= day_number(sel.end))
     return frame.filter(*conds) if conds else frame
 
 

@@ -13,9 +13,9 @@ from markupsafe import Markup
 
 from closeloop.contracts import FAIL, check_contracts, summarise
 from closeloop.errors import CloseloopError
-from closeloop.metrics import METRICS, enrich
+from closeloop.metrics import METRICS, dimensions, enrich
 from closeloop.metrics.explain import gap_analysis, mode_switching, volume_vs_conversion
-from closeloop.metrics.selection import apply_selection
+from closeloop.metrics.selection import apply_selection, needed_columns
 from closeloop.report.charts import bar_chart, forest_plot, line_chart
 from closeloop.report.sections import ReportContext, SectionResult, format_cell, format_column, section
 
@@ -113,7 +113,8 @@ def _marked(row: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
 
 def _covariates(ctx: ReportContext) -> tuple[str, ...]:
     """Mix dimensions that vary in the data (a constant one explains nothing)."""
-    frame = apply_selection(enrich(ctx.tables, ctx.conv), ctx.selection)
+    frame = apply_selection(enrich(ctx.tables, ctx.conv, needed_columns(ctx.selection, COVARIATES)), ctx.selection,
+                            dimensions(ctx.tables))
     sales = frame.filter(frame.handled_sales)
     counts = sales.aggregate(**{c: sales[c].nunique() for c in COVARIATES}).to_pyarrow().to_pylist()[0]
     return tuple(c for c in COVARIATES if (counts[c] or 0) > 1)

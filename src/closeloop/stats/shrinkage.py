@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize
-from scipy.special import betaln
+from scipy.special import betaln, digamma
 from scipy.stats import beta as beta_dist
 
 from closeloop.errors import InputError
@@ -69,16 +69,24 @@ def fit_beta_prior(successes: ArrayLike, n: ArrayLike) -> tuple[float, float]:
     if len(m) == 1:
         return pooled * 2.0, (1 - pooled) * 2.0
 
-    def nll(theta: np.ndarray) -> float:
-        mu = 1.0 / (1.0 + np.exp(-theta[0]))
-        s = np.exp(np.clip(theta[1], -10.0, cap))
-        a, b = mu * s, (1 - mu) * s
-        return -float(np.sum(betaln(x + a, m - x + b) - betaln(a, b)))
-
     cap = float(np.log(m.sum()))
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        mu = 1.0 / (1.0 + np.exp(-np.clip(theta[0], -30.0, 30.0)))
+        capped = not -10.0 < theta[1] < cap
+        s = float(np.exp(np.clip(theta[1], -10.0, cap)))
+        a, b = mu * s, (1 - mu) * s
+        value = -float(np.sum(betaln(x + a, m - x + b) - betaln(a, b)))
+        # d/da and d/db of the log-likelihood, then the chain rule to (logit mu, log s)
+        common = np.sum(digamma(a + b) - digamma(m + a + b))
+        da = float(np.sum(digamma(x + a) - digamma(a)) + common)
+        db = float(np.sum(digamma(m - x + b) - digamma(b)) + common)
+        dmu, dlogs = s * (da - db) * mu * (1 - mu), 0.0 if capped else a * da + b * db
+        return value, -np.array([dmu, dlogs])
+
     start = np.array([np.log(pooled / (1 - pooled)), min(np.log(10.0), cap)])
-    res = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 2000})
-    mu = 1.0 / (1.0 + np.exp(-res.x[0]))
+    res = minimize(nll, start, jac=True, method="BFGS", options={"gtol": 1e-6})
+    mu = 1.0 / (1.0 + np.exp(-np.clip(res.x[0], -30.0, 30.0)))
     s = float(np.exp(np.clip(res.x[1], -10.0, cap)))
     return float(mu * s), float((1 - mu) * s)
 
