@@ -36,7 +36,9 @@ def main() -> None:
     os.environ["COLUMNS"] = "100"
     parts = [HEADER, "```text", help_text([]), "```"]
     group = typer.main.get_command(app)
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
+    ctx = typer.Context(group)
+    for name in group.list_commands(ctx):  # type: ignore[attr-defined]
+        command = group.get_command(ctx, name)  # type: ignore[attr-defined]
         parts += [f"\n## closeloop {name}\n", "```text", help_text([name]), "```"]
         for sub in getattr(command, "commands", {}):
             parts += [f"\n### closeloop {name} {sub}\n", "```text", help_text([name, sub]), "```"]
