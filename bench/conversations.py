@@ -121,9 +121,18 @@ def semantic(batch: TurnBatch, n_calls: int) -> None:
     t0 = time.perf_counter()
     found = detector.run(sub)
     dt = time.perf_counter() - t0
-    n_sem = sum(1 for m in found.events["method"] if m == "semantic")
-    print(f"semantic: {n_calls / dt:,.1f} transcripts/s on CPU ({sub.n_turns / dt:,.0f} turns/s; "
-          f"{n_sem} extra semantic moments in {n_calls} calls)")
+    sem_rows = [(k, e) for k, e, m in zip(found.events["kind"], found.events["evidence"], found.events["method"],
+                                         strict=True) if m == "semantic"]
+    print(f"semantic: {n_calls / dt:,.1f} transcripts/s on CPU with this pool's repeated lines embedded once "
+          f"({sub.n_turns / dt:,.0f} turns/s; {len(sem_rows)} extra semantic moments in {n_calls} calls: "
+          f"{sorted(set(sem_rows))[:6]})")
+    distinct = [f"{text} Reference {i}." for i, text in enumerate(batch.texts[:2000])]
+    t0 = time.perf_counter()
+    encode(distinct)
+    rate = len(distinct) / (time.perf_counter() - t0)
+    eligible = sum(len(t.split()) >= 3 for t in sub.texts) / n_calls
+    print(f"semantic: encoder {rate:,.0f} distinct sentences/s on CPU -> about {rate / eligible:,.1f} transcripts/s "
+          f"when every turn is distinct ({eligible:.0f} turns of 3+ words per transcript)")
     from closeloop.conversations import Transcript, Turn
 
     calls = [Transcript(f"P{i}", (Turn("agent", 0, 1, "The price is forty dollars per month."),

@@ -64,7 +64,7 @@ class PlaybookSettings:
     question_rate_low: float = 0.5
     answer_within_turns: int = 2
     interruption_min_s: float = 0.3
-    semantic_threshold: float = 0.60
+    semantic_threshold: float = 0.50
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,9 @@ class SemanticMatcher:
                   if ("any" in speakers or batch.speakers[k] in speakers) and len(batch.texts[k].split()) >= MIN_WORDS]
         if not wanted:
             return Hits(empty, empty, empty, empty)
-        vectors = self.encode([batch.texts[k] for k in wanted])
+        unique = list(dict.fromkeys(batch.texts[k] for k in wanted))  # repeated lines are embedded once
+        row_of = {text: i for i, text in enumerate(unique)}
+        vectors = self.encode(unique)[[row_of[batch.texts[k]] for k in wanted]]
         already = set(zip(lexical.turn.tolist(), lexical.cue.tolist(), strict=True))
         turns, cue_ids = [], []
         for idx, cue in with_examples:
