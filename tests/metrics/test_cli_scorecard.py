@@ -1,0 +1,50 @@
+"""`closeloop scorecard` end to end: JSON shape, CSV flattening, and the error exits."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from closeloop.settings import init_workspace
+from tests.metrics.fixtures import small_warehouse
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "closeloop", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ws")
+    settings = init_workspace(root)
+    small_warehouse(str(settings.warehouse_path())).close()
+    return root
+
+
+def test_json_rows_have_keys_metrics_and_intervals(ws):
+    r = run("scorecard", "--by", "center_id", "--grain", "week", "--metrics", "handled,close_rate", "-f", "json",
+            cwd=ws)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert list(rows[0])[:4] == ["period", "center_id", "handled", "close_rate"]
+    c1 = next(row for row in rows if row["center_id"] == "C1")
+    assert c1["period"] == "2024-03-04" and c1["close_rate"] == pytest.approx(2 / 3)
+    assert len(c1["close_rate_ci"]) == 2
+
+
+def test_csv_flattens_intervals(ws):
+    r = run("scorecard", "--metrics", "close_rate", "-f", "csv", cwd=ws)
+    (row,) = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert float(row["close_rate_ci_low"]) < float(row["close_rate"]) < float(row["close_rate_ci_high"])
+
+
+def test_errors_list_valid_names_and_empty_selection_exits_1(ws):
+    bad = run("scorecard", "--by", "vendr", cwd=ws)
+    assert bad.returncode == 2 and "valid: center_id, vendor" in bad.stderr
+    empty = run("scorecard", "--where", "vendor=nobody", cwd=ws)
+    assert empty.returncode == 1 and "no calls match" in empty.stderr
