@@ -149,3 +149,12 @@ def test_webvtt_round_trip_property(tmp_path: Path, cues: list[tuple[str, str, s
     assert [r["text"] for r in rows] == [" ".join(c[2].split()) for c in cues]
     assert [round(r["start_s"] * 1000) for r in rows] == [c[3] for c in cues]
     assert [round(r["end_s"] * 1000) for r in rows] == [c[3] + c[4] for c in cues]
+
+
+def test_transcript_without_a_call_is_rejected(tmp_path: Path) -> None:
+    w = Warehouse(tmp_path / "empty.duckdb")
+    res = ingest_file(w, "transcripts", DATA / "teams_call.vtt", fmt="webvtt")
+    assert (res.loaded, res.rejected) == (0, 1)
+    (reason,) = w.con.execute("SELECT reason FROM rejects").fetchall()[0]
+    assert "CALL-1001" in reason or "call" in reason.lower()
+    w.close()

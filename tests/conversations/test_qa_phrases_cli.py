@@ -145,3 +145,30 @@ def test_qa_sample_command_writes_csv_and_html(workspace: Settings, tmp_path) ->
 def _read_csv(path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def test_care_calls_resolution_and_csat(tmp_path) -> None:
+    """Care analysis: only features that apply to care calls; CSAT compared with a Welch interval."""
+    from closeloop.conversations.synthetic import synthetic_sales_calls
+    from closeloop.settings import init_workspace
+    from tests.conversations.conftest import fill_warehouse
+
+    data = synthetic_sales_calls(400, np.random.default_rng(3), turns=30)
+    rng = np.random.default_rng(4)
+    for call, t in zip(data.calls, data.transcripts, strict=True):
+        confused = any("confused" in u.text or "don't understand" in u.text for u in t.turns)
+        call.update(call_type="care", direction="inbound", queue="care",
+                    outcome="unresolved" if confused or rng.random() < 0.3 else "resolved",
+                    csat=int(2 if confused else rng.integers(3, 6)), order_value=None)
+    settings = init_workspace(tmp_path / "care")
+    with open_warehouse(settings) as wh:
+        fill_warehouse(wh, data)
+    res = runner.invoke(app, ["patterns", "-w", str(settings.root), "--call-type", "care", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["feature"]: r for r in json.loads(res.stdout)}
+    assert "price_objection" not in rows and "no_value_statement" not in rows  # sales-only patterns
+    assert rows["confusion"]["rate_with"] < rows["confusion"]["rate_without"]
+    res = runner.invoke(app, ["patterns", "-w", str(settings.root), "--call-type", "care", "--csat", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    conf = next(r for r in json.loads(res.stdout) if r["feature"] == "confusion")
+    assert conf["mean_with"] < conf["mean_without"] and conf["diff_high"] < 0
