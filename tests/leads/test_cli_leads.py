@@ -14,6 +14,9 @@ from closeloop.errors import EmptySelectionError
 from closeloop.leads.clean import CleanRules, clean_leads
 from closeloop.leads.dedupe import dedupe_leads
 from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
+from closeloop.metrics import Conventions, Tables
+from closeloop.report import ReportContext
+from closeloop.report.leads import LeadsSection
 from closeloop.settings import init_workspace
 from closeloop.warehouse import Warehouse
 
@@ -63,11 +66,17 @@ def test_clean_dedupe_score_queue_next_outcome_followups(workspace: Path) -> Non
     again = runner.invoke(leads_app, ["outcome", str(first["item"]), "sale", *ws])
     assert again.exit_code != 0  # already recorded: not claimed any more
     assert runner.invoke(leads_app, ["dnc", "212 555 0100", "--country", "US", *ws]).exit_code == 0
+    # the report's leads section reads what the commands stored
+    with Warehouse(workspace / "warehouse.duckdb", read_only=True) as wh:
+        result = LeadsSection().build(ReportContext(Tables.from_backend(wh.ibis()), Conventions()))
+    assert result is not None and "Funnel by score tier" in result.html and "Speed-to-lead" in result.html
+    assert any("speed-to-lead" in line for line in result.summary)
 
 
 def test_commands_say_what_to_run_first(tmp_path: Path) -> None:
     settings = init_workspace(tmp_path / "empty")
-    Warehouse(settings.warehouse_path()).close()
+    with Warehouse(settings.warehouse_path()) as wh:
+        assert LeadsSection().build(ReportContext(Tables.from_backend(wh.ibis()), Conventions())) is None
     with pytest.raises(EmptySelectionError, match="leads clean"):
         runner.invoke(leads_app, ["dedupe", "--workspace", str(settings.root)], catch_exceptions=False)
     with pytest.raises(EmptySelectionError, match="no lead ready"):
