@@ -139,7 +139,10 @@ def write_report(settings: Settings, out: Path) -> list[str]:
 
 def build_demo(root: Path, params: DemoParams, force: bool = False, step: Step = _noop,
                report: bool = True, parallel: bool = True) -> DemoBuild:
-    """Simulate, write, ingest and report: the whole demo in ``root``."""
+    """Simulate, write, ingest, scan the conversations and report: the whole demo in ``root``.
+
+    ``report=False`` stops after ingestion (no conversation scan, no report).
+    """
     root = Path(root)
     prepare_folder(root, force)
     data = generate(params, step, parallel=parallel)
@@ -162,13 +165,13 @@ def build_demo(root: Path, params: DemoParams, force: bool = False, step: Step =
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     out = root / "report.html"
     summary: list[str] = []
-    step("scanning conversations")
-    scan_conversations(settings)
     if report:
+        step("scanning conversations")
+        scan_conversations(settings)
         step("writing the report")
         summary = write_report(settings, out)
     return DemoBuild(settings.root, out, results, planted, data.facts, summary)
 
 
-__all__ = ["FILES", "MANIFEST", "STEPS", "DemoBuild", "build_demo", "ingest_all", "prepare_folder", "scan_conversations",
-           "write_files"]
+__all__ = ["FILES", "MANIFEST", "STEPS", "DemoBuild", "build_demo", "ingest_all", "prepare_folder",
+           "scan_conversations", "write_files"]

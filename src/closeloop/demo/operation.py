@@ -65,7 +65,7 @@ def _inbound(name: str, call_type: str, center: str, peak: float, size: float, d
     return QueueSpec(
         name=name, call_type=call_type, direction="inbound", skill=call_type, center=center,
         rate_per_hour=[round(peak * size * x, 3) for x in shape], day_factors=list(days), busyness_sd=0.12,
-        handle_mean_s=420.0 if sales else 330.0, handle_sd_s=240.0 if sales else 190.0, wrap_s=40.0 if sales else 30.0,
+        handle_mean_s=600.0 if sales else 330.0, handle_sd_s=300.0 if sales else 190.0, wrap_s=40.0 if sales else 30.0,
         patience_mean_s=200.0 if sales else 260.0, retrial_prob=0.3, retrial_delay_s=900.0,
         close_rate=0.30, order_value_mean=640.0, order_value_sd=420.0, resolve_rate=0.78, escalate_share=0.25,
     )
@@ -124,9 +124,9 @@ def crews(e: Effects) -> list[Crew]:
         # nearshore, Medellin (1 h ahead of Chicago): sales agents who also take care (blended), care agents
         Crew("CO-S", NEARSHORE, 12, {"sales": 7, "care": 6}, "presales_co", "08:00", 8.5, "mon-fri"),
         Crew("CO-T", NEARSHORE, 9, {"sales": 7, "care": 6}, "presales_co", "12:30", 8.5, "mon-fri"),
-        Crew("CO-R", NEARSHORE, 8, {"care": 7}, "care_co", "08:00", 9.0, "mon-fri"),
-        Crew("CO-U", NEARSHORE, 6, {"care": 7}, "care_co", "12:00", 9.0, "mon-fri"),
-        Crew("CO-V", NEARSHORE, 3, {"care": 7}, "care_co", "08:00", 9.0, "sat"),
+        Crew("CO-R", NEARSHORE, 5, {"care": 7}, "care_co", "08:00", 9.0, "mon-fri"),
+        Crew("CO-U", NEARSHORE, 4, {"care": 7}, "care_co", "12:00", 9.0, "mon-fri"),
+        Crew("CO-V", NEARSHORE, 2, {"care": 7}, "care_co", "08:00", 9.0, "sat"),
         Crew("CO-W", NEARSHORE, 2, {"sales": 7, "care": 6}, "presales_co", "08:00", 8.0, "sat"),
     ]
 
@@ -174,7 +174,7 @@ def policy_params() -> dict[str, object]:
     """Sticky modes, one queue each; Andina's sales agents are pulled into care at its peaks."""
     return {
         "min_dwell_s": 600.0, "review_s": 300.0,
-        "pulls": [{"from": "presales_co", "to": "care_co", "start_waiting": 4, "stop_waiting": 1,
+        "pulls": [{"from": "presales_co", "to": "care_co", "start_waiting": 3, "stop_waiting": 1,
                    "max_agents": 10, "step": 2}],
     }
 

@@ -35,17 +35,17 @@ class Effects:
     """Planted effect sizes (see docs/demo.md, "Planted effects")."""
 
     # 1. offshore gap: performance part (conversation events, per-center prevalence) ...
-    confusion: float = -0.9
+    confusion: float = -1.0
     repeat_request: float = -0.3
     value_skipped: float = -0.8
     competitor: float = -0.6
     objection_unanswered: float = -0.6
     confusion_rate: float = 0.08
-    confusion_rate_offshore: float = 0.24
+    confusion_rate_offshore: float = 0.30
     repeat_rate: float = 0.06
     repeat_rate_offshore: float = 0.18
     value_skipped_rate: float = 0.15
-    value_skipped_rate_offshore: float = 0.30
+    value_skipped_rate_offshore: float = 0.35
     competitor_rate: float = 0.15
     objection_rate: float = 0.30
     unanswered_rate: float = 0.35  # of objections
@@ -62,7 +62,7 @@ class Effects:
     cherry_pick_hours: float = 3.0
     cherry_pickers: int = 3
     # 5. offshore care staffing: share of the agents it would need (below 1: understaffed peaks)
-    offshore_care_staffing: float = 0.88
+    offshore_care_staffing: float = 0.87
     # 6. follow-ups: lead quality multiplier per day of delay before the follow-up call
     followup_decay_per_day: float = 0.78
 

@@ -30,7 +30,8 @@ SCRIPT = {
                         "Customers like you get peace of mind: next-day replacement is guaranteed."],
     "price": ["The price is three hundred and ninety dollars.", "It costs forty-five dollars per month on the plan."],
     "close_attempt": ["Would you like to go ahead today?", "Shall we get you started?"],
-    "order_capture": ["Great, I'll take the card number for the order now.", "Lovely, and the shipping address, please."],
+    "order_capture": ["Great, I'll take the card number for the order now.",
+                      "Lovely, and the shipping address, please."],
 }
 PRICE_ANSWER = [CUES["price_answer"][0], "That's a fair question: the plan lets you pay in installments."]
 AGENT_FILLER = [
