@@ -23,10 +23,7 @@ dev: $(VENV)/.dev
 
 demo: $(BIN)/closeloop
 	rm -rf $(WS)
-	$(BIN)/closeloop init $(WS)
-	for r in centers agents leads calls; do $(BIN)/closeloop ingest $$r examples/data/$$r.csv -w $(WS) || exit 1; done
-	$(BIN)/closeloop ingest transcripts examples/data/transcripts.jsonl -w $(WS)
-	$(BIN)/closeloop status -w $(WS)
+	$(BIN)/closeloop demo --out $(WS)
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
