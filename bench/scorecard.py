@@ -7,6 +7,7 @@ process with its peak memory (max RSS) measured:
   center x week   closeloop scorecard --by center_id --grain week   (all 21 metrics, incl.
                   the windowed first-call close and repeat rate; local weeks per center)
   agent           closeloop scorecard --by agent_id                  (all metrics + EB shrinkage)
+  *_core          (--core) the same with only the 15 call-level metrics: one aggregation pass
   pandas          the same center x week aggregation written plainly in pandas (load calls
                   + centers, convert to local time per center, groupby) — the peer to beat;
                   it covers the 13 per-call metrics, not the windowed or distinct-lead ones
@@ -118,8 +119,12 @@ else:
     from closeloop.metrics import Conventions, ScorecardRequest, Selection, Tables, scorecard
     from closeloop.warehouse import Warehouse
     wh = Warehouse(path, read_only=True)
-    by = ("center_id",) if mode == "center_week" else ("agent_id",)
-    req = ScorecardRequest(Selection(by=by), grain="week" if mode == "center_week" else None)
+    from closeloop.metrics import METRICS, DEFAULT_METRICS
+    by = ("center_id",) if mode.startswith("center_week") else ("agent_id",)
+    names = DEFAULT_METRICS if not mode.endswith("_core") else tuple(
+        n for n in DEFAULT_METRICS if METRICS[n].level == "call")
+    req = ScorecardRequest(Selection(by=by), grain="week" if mode.startswith("center_week") else None,
+                           metrics=names)
     card = scorecard(Tables.from_backend(wh.ibis()), Conventions(), req)
     groups = len(card.rows)
 elapsed = time.perf_counter() - t0
@@ -141,6 +146,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas peer (it needs ~2 GB per 10M rows)")
+    ap.add_argument("--core", action="store_true",
+                    help="also time the call-level metrics only (no per-lead, first-call or repeat passes)")
     ap.add_argument("--keep", type=Path, help="generate into (or reuse) this folder instead of a temporary one")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="closeloop-bench-"))
@@ -151,6 +158,8 @@ def main() -> None:
         generate(path, args.rows)
         print(f"generated {args.rows:,} calls in {time.perf_counter() - t0:.1f} s ({path.stat().st_size >> 20} MiB)")
     results = [run(path, "center_week"), run(path, "agent")]
+    if args.core:
+        results += [run(path, "center_week_core"), run(path, "agent_core")]
     if not args.no_pandas:
         results.append(run(path, "pandas"))
     for r in results:
