@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,14 +34,33 @@ class Planted:
         return {"calls": sum(len(v) for v in self.calls.values()), "transcripts": len(self.transcripts)}
 
 
+def _iso(columns: dict[str, pa.ChunkedArray]) -> dict[str, pa.ChunkedArray]:
+    """UTC timestamps as ISO 8601 text to the millisecond (``2026-01-05T06:00:00.000Z``).
+
+    Formatted by an in-memory DuckDB: several times faster than Arrow's time-zone-aware
+    formatting on hundreds of thousands of values.
+    """
+    if not columns:
+        return {}
+    naive = pa.table({k: pc.cast(v, pa.timestamp("ms"), safe=False) for k, v in columns.items()})
+    con = duckdb.connect()
+    try:
+        con.register("__ts", naive)
+        sel = ", ".join(f"strftime(\"{k}\", '%Y-%m-%dT%H:%M:%S.%gZ') AS \"{k}\"" for k in columns)
+        out = con.sql(f"SELECT {sel} FROM __ts").to_arrow_table()
+    finally:
+        con.close()
+    return {k: out[k] for k in columns}
+
+
 def as_text(table: pa.Table) -> pa.Table:
     """Every column as text, timestamps ISO 8601 in UTC to the millisecond (``...Z``)."""
+    stamps = _iso({n: table[n] for n in table.column_names if pa.types.is_timestamp(table[n].type)})
     cols = {}
     for name in table.column_names:
         col = table[name]
-        if pa.types.is_timestamp(col.type):
-            ms = pc.cast(col, pa.timestamp("ms", tz="UTC"), safe=False)
-            col = pc.strftime(ms, format="%Y-%m-%dT%H:%M:%SZ")
+        if name in stamps:
+            col = stamps[name]
         elif pa.types.is_floating(col.type):
             col = pc.cast(pc.round(col, 2), pa.string())
         elif not pa.types.is_string(col.type):

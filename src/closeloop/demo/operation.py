@@ -124,7 +124,7 @@ def crews(e: Effects) -> list[Crew]:
         # nearshore, Medellin (1 h ahead of Chicago): sales agents who also take care (blended), care agents
         Crew("CO-S", NEARSHORE, 12, {"sales": 7, "care": 6}, "presales_co", "08:00", 8.5, "mon-fri"),
         Crew("CO-T", NEARSHORE, 9, {"sales": 7, "care": 6}, "presales_co", "12:30", 8.5, "mon-fri"),
-        Crew("CO-R", NEARSHORE, 5, {"care": 7}, "care_co", "08:00", 9.0, "mon-fri"),
+        Crew("CO-R", NEARSHORE, 6, {"care": 7}, "care_co", "08:00", 9.0, "mon-fri"),
         Crew("CO-U", NEARSHORE, 4, {"care": 7}, "care_co", "12:00", 9.0, "mon-fri"),
         Crew("CO-V", NEARSHORE, 2, {"care": 7}, "care_co", "08:00", 9.0, "sat"),
         Crew("CO-W", NEARSHORE, 2, {"sales": 7, "care": 6}, "presales_co", "08:00", 8.0, "sat"),
@@ -174,7 +174,7 @@ def policy_params() -> dict[str, object]:
     """Sticky modes, one queue each; Andina's sales agents are pulled into care at its peaks."""
     return {
         "min_dwell_s": 600.0, "review_s": 300.0,
-        "pulls": [{"from": "presales_co", "to": "care_co", "start_waiting": 3, "stop_waiting": 1,
+        "pulls": [{"from": "presales_co", "to": "care_co", "start_waiting": 2, "stop_waiting": 1,
                    "max_agents": 10, "step": 2}],
     }
 
