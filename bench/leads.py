@@ -1,0 +1,205 @@
+"""Benchmark: lead intake at scale, scoring throughput, queue claims under concurrency.
+
+    .venv/bin/python bench/leads.py                      # 1,000,000 leads, 20,000 claims
+    .venv/bin/python bench/leads.py --leads 100000 --claims 5000 --skip-pg
+
+Figures printed:
+1. clean + dedupe of N synthetic leads with >= 5% planted duplicates: wall time (target
+   <= 180 s for 1M on 2 cores) and pairwise precision / recall against the planted truth
+   (target recall >= 0.95 at precision >= 0.98), plus the precision/recall at other thresholds.
+2. scoring: training time on a called history, then leads scored per second (probability +
+   tier) and reason codes per second.
+3. queue claims per second with 8 worker processes on PostgreSQL (target >= 2,000/s) and SQLite,
+   one lead per claim and batches of 10 (a dialer), checking that no lead went to two workers.
+
+Not a test: it prints figures; record them in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from closeloop.leads.clean import CleanRules, clean_leads
+from closeloop.leads.dedupe import dedupe_leads
+from closeloop.leads.linkage import pairwise_quality
+from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
+from closeloop.leads.train import train_and_score
+
+T0 = datetime(2025, 3, 4, 15, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_intake(n: int, dup_rate: float, jobs: int, threshold: float) -> None:
+    t = time.perf_counter()
+    raw = synthetic_leads(n, dup_rate=dup_rate, seed=1)
+    print(f"generated {n:,} leads ({dup_rate:.0%} planted duplicates) in {time.perf_counter() - t:.1f} s (not timed)")
+    t0 = time.perf_counter()
+    cleaned = clean_leads(raw, CleanRules(default_country="US"), jobs=jobs)
+    t1 = time.perf_counter()
+    result = dedupe_leads(cleaned, threshold=threshold)
+    t2 = time.perf_counter()
+    print(f"clean  {t1 - t0:7.1f} s   ({n / (t1 - t0):,.0f} leads/s, {jobs} processes)")
+    print(f"dedupe {t2 - t1:7.1f} s   ({n / (t2 - t1):,.0f} leads/s)   "
+          f"candidate pairs {result.stats['candidate_pairs']:,}")
+    print(f"TOTAL clean + dedupe {t2 - t0:.1f} s   (target <= 180 s for 1,000,000 on 2 cores)")
+    truth = dict(zip(raw.column("lead_id").to_pylist(), raw.column("true_person").to_pylist(), strict=True))
+    members = result.clusters.to_pydict()
+    q = pairwise_quality(np.array(members["cluster_id"]), np.array([truth[x] for x in members["lead_id"]]))
+    print(f"threshold {threshold}: precision {q['precision']:.4f}  recall {q['recall']:.4f}  "
+          f"(true pairs {q['true_pairs']:,.0f}; target recall >= 0.95 at precision >= 0.98)")
+    _sweep(result.pairs, members["lead_id"], [truth[x] for x in members["lead_id"]])
+    return None
+
+
+def _sweep(pairs: object, lead_ids: list[str], truth: list[str]) -> None:
+    """Precision/recall when linking at other thresholds (same trained model, re-clustered)."""
+    index = {x: i for i, x in enumerate(lead_ids)}
+    left = np.array([index[x] for x in pairs.column("lead_id_l").to_pylist()])  # type: ignore[attr-defined]
+    right = np.array([index[x] for x in pairs.column("lead_id_r").to_pylist()])  # type: ignore[attr-defined]
+    prob = np.array(pairs.column("match_probability").to_pylist())  # type: ignore[attr-defined]
+    n = len(lead_ids)
+    for thr in (0.5, 0.7, 0.8, 0.9, 0.95, 0.99):
+        keep = prob >= thr
+        graph = coo_matrix((np.ones(keep.sum()), (left[keep], right[keep])), shape=(n, n))
+        labels = connected_components(graph, directed=False)[1]
+        q = pairwise_quality(labels, np.array(truth))
+        print(f"  at {thr:4.2f}: precision {q['precision']:.4f}  recall {q['recall']:.4f}")
+
+
+def bench_scoring(n_history: int) -> None:
+    raw = synthetic_leads(n_history, seed=3)
+    merged = dedupe_leads(clean_leads(raw, CleanRules(default_country="US"))).merged
+    as_of = datetime(2025, 7, 15, tzinfo=UTC)
+    calls = synthetic_calls(merged, as_of, seed=3)
+    t = time.perf_counter()
+    run = train_and_score(merged, calls, as_of)
+    total = time.perf_counter() - t
+    for r in run.reports:
+        print(f"  held out: {r.name:20s} AUC {r.auc:.3f} [{r.auc_low:.3f}-{r.auc_high:.3f}]  ECE {r.ece:.3f}  "
+              f"lift@10% {r.lift_top_decile:.2f}")
+    if run.auc_gain:
+        print(f"  AUC gain over source-only: {run.auc_gain[0]:+.3f} [{run.auc_gain[1]:+.3f}, {run.auc_gain[2]:+.3f}]")
+    from closeloop.leads.train import History, lead_features
+
+    live = lead_features(merged, History([None] * merged.num_rows, [None] * merged.num_rows,
+                                         [0] * merged.num_rows), as_of)
+    t = time.perf_counter()
+    p = run.model.predict(live)
+    run.model.tiers(p)
+    scored = time.perf_counter() - t
+    t = time.perf_counter()
+    run.model.reasons({k: v[:20_000] for k, v in live.items()})
+    explained = time.perf_counter() - t
+    print(f"scoring: evaluate + train + score + explain {merged.num_rows:,} leads in {total:.1f} s; "
+          f"probability + tier {merged.num_rows / scored:,.0f} leads/s; "
+          f"reason codes {20_000 / explained:,.0f} leads/s")
+
+
+def _worker(url: str, campaign: str, name: str, count: int, ready: object, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from closeloop.ops import LeadQueue, OpsStore
+
+    with OpsStore(url, pool_size=1) as store:
+        queue = LeadQueue(store)
+        queue.peek(campaign, limit=1)  # connect before the clock starts
+        mine: list[str] = []
+        ready.wait()  # type: ignore[attr-defined]
+        while True:
+            got = queue.claim(campaign, name, at=T0, count=count)
+            if not got:
+                break
+            mine.extend(i["lead_id"] for i in got)
+    out.put(mine)
+
+
+def bench_claims(url: str, label: str, n: int, workers: int, count: int) -> None:
+    from closeloop.ops import LeadQueue, OpsStore
+
+    campaign = f"bench-{uuid.uuid4().hex[:8]}"
+    with OpsStore(url) as store:
+        LeadQueue(store).enqueue(campaign, [
+            {"lead_id": f"L{i:07d}", "created_at": T0 - timedelta(seconds=i), "score": (i % 997) / 997,
+             "tier": "ABCD"[i % 4]} for i in range(n)], at=T0)
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    ready = ctx.Barrier(workers + 1)
+    procs = [ctx.Process(target=_worker, args=(url, campaign, f"w{i}", count, ready, out)) for i in range(workers)]
+    for p in procs:
+        p.start()
+    ready.wait()  # every worker imported and connected: start the clock
+    start = time.perf_counter()
+    taken = [out.get() for _ in procs]
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    flat = [x for mine in taken for x in mine]
+    doubles = len(flat) - len(set(flat))
+    print(f"{label:10s} {workers} workers, {count:2d} per claim: {len(flat):,} leads in {elapsed:.1f} s = "
+          f"{len(flat) / elapsed:,.0f} leads/s ({len(flat) / elapsed / count:,.0f} claims/s); "
+          f"double assignments {doubles}; missed {n - len(set(flat))}")
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("CLOSELOOP_TEST_PG_URL")
+    env = ROOT / ".ci" / "pg.env"
+    if not url and env.is_file():
+        for line in env.read_text().splitlines():
+            if line.startswith("CLOSELOOP_TEST_PG_URL="):
+                url = line.split("=", 1)[1].strip()
+    return url
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--leads", type=int, default=1_000_000)
+    ap.add_argument("--dup-rate", type=float, default=0.06)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--threshold", type=float, default=0.9)
+    ap.add_argument("--history", type=int, default=100_000, help="leads in the scoring history")
+    ap.add_argument("--claims", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--only", choices=["intake", "scoring", "claims"])
+    args = ap.parse_args()
+    print(f"closeloop leads benchmark on {os.cpu_count()} cores")
+    if args.only in (None, "intake"):
+        bench_intake(args.leads, args.dup_rate, args.jobs, args.threshold)
+    if args.only in (None, "scoring"):
+        bench_scoring(args.history)
+    if args.only in (None, "claims"):
+        url = _pg_url()
+        if url and not args.skip_pg:
+            import sqlalchemy
+
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            engine = sqlalchemy.create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                pg = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+                bench_claims(pg, "postgresql", args.claims, args.workers, 1)
+                bench_claims(pg, "postgresql", args.claims, args.workers, 10)
+            finally:
+                with engine.begin() as conn:
+                    conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                engine.dispose()
+        else:
+            print("postgresql: skipped (no CLOSELOOP_TEST_PG_URL / .ci/pg.env)")
+        with tempfile.TemporaryDirectory() as tmp:
+            sq = f"sqlite:///{tmp}/ops.sqlite"
+            bench_claims(sq, "sqlite", args.claims, args.workers, 1)
+            bench_claims(sq, "sqlite", args.claims, args.workers, 10)
+
+
+if __name__ == "__main__":
+    main()
