@@ -32,27 +32,20 @@ def followup_leads(calls: pa.Table, start_us: int, horizon_s: float, quality: di
     bought = set(sales.filter(pc.equal(sales["outcome"], "sale"))["lead_id"].to_pylist())
     lost = sales.filter(pc.is_in(sales["outcome"], pa.array(["callback", "no_sale"])))
     lost = lost.sort_by([("ended_at", "ascending"), ("call_id", "ascending")])
-    lead = lost["lead_id"].to_pylist()
-    outcome = lost["outcome"].to_pylist()
+    lead = np.asarray(lost["lead_id"].to_numpy(zero_copy_only=False), dtype=object)
+    callback = np.asarray(lost["outcome"].to_numpy(zero_copy_only=False), dtype=object) == "callback"
     ended = (pc.cast(lost["ended_at"], pa.int64()).to_numpy() - start_us) / 1e6
-    u = rng.random((len(lead), 2))
-    out: list[Lead] = []
-    seen: set[str] = set()
-    for i, lid in enumerate(lead):
-        if lid in seen or lid in bought:
-            continue
-        seen.add(lid)
-        soon, later, _ = SHARES[outcome[i]]
-        if u[i, 0] < soon:
-            delay = 3600.0 * (SOON_H[0] + (SOON_H[1] - SOON_H[0]) * u[i, 1])
-        elif u[i, 0] < soon + later:
-            delay = 86400.0 * (LATER_D[0] + (LATER_D[1] - LATER_D[0]) * u[i, 1])
-        else:
-            continue
-        ready = float(ended[i]) + delay
-        if ready >= horizon_s:
-            continue
-        out.append(Lead(lid, ready, quality.get(lid, 1.0) * decay_per_day ** (delay / 86400.0), "followup"))
+    first = np.sort(np.unique(lead, return_index=True)[1])  # each lead's first lost call, in time order
+    first = first[~np.isin(lead[first], np.array(sorted(bought), dtype=object))]
+    u = rng.random((len(first), 2))
+    soon = np.where(callback[first], SHARES["callback"][0], SHARES["no_sale"][0])
+    later = soon + np.where(callback[first], SHARES["callback"][1], SHARES["no_sale"][1])
+    delay = np.where(u[:, 0] < soon, 3600.0 * (SOON_H[0] + (SOON_H[1] - SOON_H[0]) * u[:, 1]),
+                     86400.0 * (LATER_D[0] + (LATER_D[1] - LATER_D[0]) * u[:, 1]))
+    ready = ended[first] + delay
+    keep = (u[:, 0] < later) & (ready < horizon_s)
+    out = [Lead(lid, r, quality.get(lid, 1.0) * decay_per_day ** (d / 86400.0), "followup")
+           for lid, r, d in zip(lead[first][keep].tolist(), ready[keep].tolist(), delay[keep].tolist(), strict=True)]
     return out
 
 

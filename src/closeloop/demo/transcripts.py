@@ -59,11 +59,11 @@ def _pick(options: list[str], r: float) -> str:
     return options[int(r * len(options)) % len(options)]
 
 
-def call_turns(ev: dict[str, bool], sale: bool, inbound: bool, agent_name: str, u: np.ndarray
+def call_turns(ev: dict[str, bool], sale: bool, inbound: bool, agent_name: str, u: list[float]
                ) -> list[tuple[str, str]]:
     """(speaker, text) turns of one call, alternating agent/customer, with its events in place."""
     a: list[tuple[str, str]] = []
-    k = iter(u.tolist())
+    k = iter(u)
 
     def pair(agent: str, customer: str) -> None:
         a.append(("agent", agent))
@@ -121,9 +121,12 @@ def _timed_lines(call_id: list[str], turns: list[list[tuple[str, str]]], talk_s:
     base = before[first][call]  # time already used by earlier calls in the flat arrays
     end = cum - base
     start = end - length
-    quoted = [json.dumps(x) for x in texts]
-    turn = [f'{{"speaker":"{s}","start":{b:.1f},"end":{e:.1f},"text":{quoted[c]}}}'
-            for (s, _), b, e, c in zip(flat, start.tolist(), end.tolist(), idx.tolist(), strict=True)]
+    tail = [',"text":' + json.dumps(x) + "}" for x in texts]
+    head = {s: '{"speaker":"' + s + '","start":' for s in ("agent", "customer")}
+    start_s = ["%.1f" % x for x in start.tolist()]
+    end_s = ["%.1f" % x for x in end.tolist()]
+    turn = [head[s] + b + ',"end":' + e + tail[c]
+            for (s, _), b, e, c in zip(flat, start_s, end_s, idx.tolist(), strict=True)]
     out, pos = [], 0
     for cid, n in zip(call_id, sizes.tolist(), strict=True):
         out.append(f'{{"call_id":{json.dumps(cid)},"turns":[{",".join(turn[pos:pos + n])}]}}')
@@ -135,7 +138,7 @@ def transcript_lines(call_id: list[str], outcome: list[str], direction: list[str
                      talk_s: np.ndarray, events: dict[str, np.ndarray], rng: np.random.Generator) -> list[str]:
     """One canonical JSON line per call: ``{"call_id": ..., "turns": [...]}`` (events index like call_id)."""
     n = len(call_id)
-    u_turn = rng.random((n, 48))
+    u_turn = rng.random((n, 48)).tolist()
     flags = {e: events[e].tolist() for e in EVENTS}
     names = {a: FIRST[hash_index(a, len(FIRST))] for a in set(agent_id)}
     turns = [call_turns({e: flags[e][i] for e in EVENTS}, outcome[i] == "sale", direction[i] == "inbound",
