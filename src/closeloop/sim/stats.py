@@ -9,11 +9,15 @@ Conventions (docs/simulator.md):
 * ``asa`` = mean wait of answered calls; ``abandonment`` = abandoned / (answered + abandoned).
 * ``occupancy`` of a queue = occupancy (busy / staffed time) of the agents who served it,
   weighted by the time each spent on it; the ``all`` row is total busy / total staffed.
+  Busy time counts only while the agent is on duty (a call finished after the shift ends
+  or past the horizon is overtime, not occupancy), so occupancy never exceeds 100%.
 * ``close_rate`` = sales / answered sales calls (outbound: reached calls); ``revenue`` = sum
   of order values.
 
 Across N ≥ 2 replications an interval is mean ± t(0.975, N-1)·sd/√N of the per-replication
-values; with one replication, proportions get a Wilson interval and other figures none.
+values, cut to what the figure can be (a rate stays in [0, 1], a count or a wait ≥ 0): with
+few replications the t interval is wide and would otherwise show a service level of 107%.
+With one replication, proportions get a Wilson interval and other figures none.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ from scipy import stats as sps
 from closeloop.sim.outcomes import CALLBACK, RESOLVED, SALE, Outcomes
 from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, WAITING, Jobs
 from closeloop.sim.world import World
+from closeloop.stats import wilson_interval
 
 METRICS = ("offered", "answered", "service_level", "asa", "abandonment", "occupancy", "sales", "close_rate",
            "revenue", "resolution", "csat", "reach_rate")
 PROPORTIONS = {"service_level", "abandonment", "close_rate", "resolution", "reach_rate"}
+# What each figure can be: intervals are cut to these bounds (a mean of values inside them stays inside).
+BOUNDS: dict[str, tuple[float, float]] = {m: (0.0, math.inf) for m in METRICS} | {
+    m: (0.0, 1.0) for m in (*PROPORTIONS, "occupancy")} | {"csat": (1.0, 5.0)}
 
 
 @dataclass(frozen=True)
@@ -46,17 +54,6 @@ class Estimate:
         """JSON-friendly form (NaN becomes None)."""
         return {k: (None if math.isnan(v) else v) for k, v in (("value", self.value), ("lo", self.lo),
                                                                ("hi", self.hi))}
-
-
-def wilson(k: float, n: float, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson 95% interval of a proportion k/n."""
-    if n <= 0:
-        return math.nan, math.nan
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -76,8 +73,9 @@ def run_stats(world: World, jobs: Jobs, out: Outcomes, sl_abandons: str = "inclu
     busy = np.where(status == SERVED, end + wrap - start, np.where(status == NO_ANSWER, end - start, 0.0))
     busy = np.nan_to_num(busy)
     staffed = np.array([sum(b - a for a, b in spans) for spans in world.duty])
-    has_agent = agent >= 0
-    work_a = np.bincount(agent[has_agent], busy[has_agent], minlength=len(staffed))
+    has_agent = (agent >= 0) & (busy > 0)
+    on_duty = _on_duty(world.duty, agent[has_agent], start[has_agent], start[has_agent] + busy[has_agent])
+    work_a = np.bincount(agent[has_agent], on_duty, minlength=len(staffed))
     occ_a = np.divide(work_a, staffed, out=np.full(len(staffed), np.nan), where=staffed > 0)
     rows: dict[str, dict[str, Any]] = {}
     for qi, spec in enumerate(s.queues):
@@ -87,6 +85,26 @@ def run_stats(world: World, jobs: Jobs, out: Outcomes, sl_abandons: str = "inclu
     total = int(staffed.sum() > 0)
     rows["all"] = _all_row(rows, work_a.sum(), staffed.sum() if total else 0.0)
     return rows
+
+
+def _on_duty(duty: list[list[tuple[float, float]]], agent: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """Seconds of each busy span [t0, t1) that fall inside its agent's duty intervals.
+
+    Each agent's on-duty time up to ``t`` is a piecewise-linear function of ``t`` (rising
+    on duty, flat off it), so the overlap is that function at ``t1`` minus at ``t0``.
+    """
+    out = np.zeros(len(agent))
+    order = np.argsort(agent, kind="stable")
+    bounds = np.searchsorted(agent[order], np.arange(len(duty) + 1))
+    for ai, spans in enumerate(duty):
+        idx = order[bounds[ai]:bounds[ai + 1]]
+        if not len(idx) or not spans:
+            continue
+        edges = np.asarray(spans, dtype=float).ravel()
+        rising = np.arange(len(edges) - 1) % 2 == 0
+        cum = np.concatenate([[0.0], np.cumsum(np.diff(edges) * rising)])
+        out[idx] = np.interp(t1[idx], edges, cum) - np.interp(t0[idx], edges, cum)
+    return out
 
 
 def _queue_row(spec, m, status, arrive, answer, end, agent, busy, occ_a, out,  # type: ignore[no-untyped-def]
@@ -167,10 +185,11 @@ def _estimate(vals: np.ndarray, raw: list[Any], metric: str) -> Estimate:
     mean = float(good.mean())
     if len(good) >= 2:
         half = float(sps.t.ppf(0.975, len(good) - 1) * good.std(ddof=1) / math.sqrt(len(good)))
-        return Estimate(mean, mean - half, mean + half)
+        floor, ceiling = BOUNDS.get(metric, (-math.inf, math.inf))
+        return Estimate(mean, max(floor, mean - half), min(ceiling, mean + half))
     if metric in PROPORTIONS and isinstance(raw[0], tuple):
-        lo, hi = wilson(*raw[0])
-        return Estimate(mean, lo, hi)
+        lo, hi = wilson_interval(*raw[0])
+        return Estimate(mean, float(lo), float(hi))
     return Estimate(mean)
 
 
