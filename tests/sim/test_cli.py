@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from closeloop.cli.app import app
+from closeloop.errors import InputError, ScenarioError
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "examples" / "scenarios"
 
@@ -100,3 +102,31 @@ def test_staff_single_interval_and_scenario(tmp_path: Path) -> None:
     r = invoke("staff", "--scenario", str(SCENARIOS / "threshold_dialing.toml"), "-f", "json", cwd=tmp_path)
     table = json.loads(r.stdout)
     assert len(table) == 24 and max(x["agents"] for x in table) > 10
+
+
+def test_simulate_csv_is_one_table_with_the_differences_in_result_units(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    (tmp_path / "s.toml").write_text(SMALL, encoding="utf-8")
+    r = invoke("simulate", "s.toml", "-n", "2", "--workers", "1", "--compare", "longest_idle", "-f", "csv",
+               cwd=tmp_path)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert list(rows[0]) == ["policy", "queue", "metric", "value", "lo", "hi", "verdict"]
+    assert {x["policy"] for x in rows} == {"global_order", "longest_idle", "longest_idle minus global_order"}
+    sl = {x["policy"]: x for x in rows if x["queue"] == "sales_in" and x["metric"] == "service_level"}
+    a, b, d = (float(sl[k]["value"]) for k in ("global_order", "longest_idle", "longest_idle minus global_order"))
+    assert 0 <= a <= 1 and d == pytest.approx(b - a)  # a fraction, like the results (not percentage points)
+    assert all(0 <= float(x["lo"]) <= float(x["hi"]) <= 1 for x in rows
+               if x["metric"] == "service_level" and "minus" not in x["policy"])
+
+
+def test_simulate_refuses_a_bad_engine_and_a_negative_seed_before_running(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(SMALL.replace("seed = 3", "seed = -1"), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"s\.toml: scenario\.seed: .*-1"):
+        invoke("simulate", "s.toml", cwd=tmp_path)
+    (tmp_path / "s.toml").write_text(SMALL, encoding="utf-8")
+    with pytest.raises(InputError, match="unknown engine 'warp'") as err:
+        invoke("simulate", "s.toml", "--engine", "warp", cwd=tmp_path)
+    assert err.value.exit_code == 2

@@ -41,6 +41,7 @@ def _fmt(metric: str, est: Any) -> str:
 
 
 def _summary_rows(reps: Any, fmt: OutputFormat) -> list[dict[str, Any]]:
+    """One row per queue: formatted cells for people, value/lo/hi objects for JSON."""
     rows = []
     for queue, metrics in reps.summary.items():
         row: dict[str, Any] = {"policy": reps.policy, "queue": queue}
@@ -54,19 +55,37 @@ def _summary_rows(reps: Any, fmt: OutputFormat) -> list[dict[str, Any]]:
     return rows
 
 
-def _compare_rows(base: Any, other: Any) -> list[dict[str, Any]]:
+def _long_rows(reps: Any) -> list[dict[str, Any]]:
+    """One row per queue and metric (CSV: one flat table that scripts can read)."""
+    return [{"policy": reps.policy, "queue": queue, "metric": m, **est.as_dict(), "verdict": None}
+            for queue, metrics in reps.summary.items() for m in _METRICS if (est := metrics.get(m)) is not None]
+
+
+def _verdict(d: dict[str, Any]) -> str:
+    if d["significant"] is None:
+        return "n/a (1 replication)"
+    return "more than noise" if d["significant"] else "within noise"
+
+
+def _compare_rows(base: Any, other: Any, fmt: OutputFormat) -> list[dict[str, Any]]:
+    """Paired differences ``other - base``; rates in the same units as the results (fractions),
+    except in the table, where they read as percentage points."""
     rows = []
     for queue, metrics in base.compare(other).items():
         for m in _METRICS:
             d = metrics.get(m)
             if d is None:
                 continue
-            scale = 100.0 if m in _PCT else 1.0
-            verdict = "n/a (1 replication)" if d["significant"] is None else (
-                "more than noise" if d["significant"] else "within noise")
-            rows.append({"queue": queue, "metric": m, "difference": d["diff"] * scale,
-                         "lo": None if d["lo"] is None else d["lo"] * scale,
-                         "hi": None if d["hi"] is None else d["hi"] * scale, "verdict": verdict})
+            if fmt is OutputFormat.table:
+                pp = m in _PCT
+                scale, unit, digits = (100.0, " pp", 1) if pp else (1.0, "", 1 if m == "asa" else 0)
+                cell = f"{d['diff'] * scale:+,.{digits}f}{unit}"
+                if d["lo"] is not None:
+                    cell += f" [{d['lo'] * scale:+,.{digits}f}, {d['hi'] * scale:+,.{digits}f}]"
+                rows.append({"queue": queue, "metric": m, "difference (95% CI)": cell, "verdict": _verdict(d)})
+            else:
+                rows.append({"queue": queue, "metric": m, "difference": d["diff"], "lo": d["lo"], "hi": d["hi"],
+                             "verdict": _verdict(d)})
     return rows
 
 
@@ -77,9 +96,9 @@ def simulate(
                       ] = None,
     compare: Annotated[str | None, typer.Option(help="Also run this policy on the same traffic and show the "
                                                      "paired differences (common random numbers).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: all cores).")] = None,
-    engine: Annotated[str, typer.Option(help="auto (fast path when exact), event or fast.")] = "auto",
+    engine: Annotated[str, typer.Option(help="auto (the fast path where it is exact), event or fast.")] = "auto",
     write_to_workspace: Annotated[bool, typer.Option(
         "--write-to-workspace", help="Load the first replication's centers, agents, leads and calls into the "
                                      "workspace, as if ingested.")] = False,
@@ -92,11 +111,15 @@ def simulate(
     occupancy, sales, close rate and revenue, each with its 95% interval over the replications.
 
     The scenario is checked first: a mistake stops the command with one message naming the
-    file, the key and the problem (exit 2).
+    file, the key and the problem (exit 2). With --compare, rate differences are in
+    percentage points in the table and fractions (like the results) in JSON and CSV; CSV is
+    one long table (policy, queue, metric, value, lo, hi, verdict) with the differences as
+    rows whose policy reads "OTHER minus POLICY".
     """
-    from closeloop.sim.runner import replicate, run_once
+    from closeloop.sim.runner import check_engine, replicate, run_once
     from closeloop.sim.scenario import validate
 
+    check_engine(engine)
     s = _read_scenario(scenario)
     if seed is not None:
         s.seed = seed
@@ -114,18 +137,25 @@ def simulate(
     if compare is not None:
         cparams = s.policy_params if compare == s.policy else {}
         runs.append(replicate(s, replications, compare, workers=workers, engine=engine, params=cparams))
+    versus = f"{compare} minus {pol}"
     if fmt is OutputFormat.json:
         out: dict[str, Any] = {"scenario": s.name, "replications": replications,
                                "results": [r for run in runs for r in _summary_rows(run, fmt)]}
         if compare is not None:
-            out["differences"] = _compare_rows(base, runs[1])
+            out["differences"] = _compare_rows(base, runs[1], fmt)
         typer.echo(json.dumps(out, indent=2, default=str))
+    elif fmt is OutputFormat.csv:
+        rows = [r for run in runs for r in _long_rows(run)]
+        if compare is not None:
+            rows += [{"policy": versus, "queue": d["queue"], "metric": d["metric"], "value": d["difference"],
+                      "lo": d["lo"], "hi": d["hi"], "verdict": d["verdict"]} for d in _compare_rows(base, runs[1], fmt)]
+        emit_rows(rows, fmt)
     else:
         for run in runs:
-            emit_rows(_summary_rows(run, fmt), fmt, title=f"{s.name} — policy {run.policy} "
-                                                          f"({replications} replications, 95% intervals)")
+            rows = [{k: v for k, v in r.items() if k != "policy"} for r in _summary_rows(run, fmt)]
+            emit_rows(rows, fmt, title=f"{s.name} — policy {run.policy} ({replications} replications, 95% intervals)")
         if compare is not None:
-            emit_rows(_compare_rows(base, runs[1]), fmt, title=f"{compare} minus {pol} (paired, same traffic)")
+            emit_rows(_compare_rows(base, runs[1], fmt), fmt, title=f"{versus} (paired, same traffic)")
     if intervals or write_to_workspace:
         import numpy as np
 

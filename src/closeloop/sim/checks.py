@@ -32,6 +32,8 @@ def check_scenario(s: Scenario) -> None:
     p = s.source
     if not s.days > 0:
         raise ScenarioError(p, "scenario.days", f"must be positive, got {s.days}")
+    if isinstance(s.seed, bool) or not isinstance(s.seed, int) or s.seed < 0:
+        raise ScenarioError(p, "scenario.seed", f"must be a whole number ≥ 0 (numpy's SeedSequence), got {s.seed!r}")
     _tz(p, "scenario.timezone", s.timezone)
     if not s.centers:
         raise ScenarioError(p, "centers", "at least one center is needed")

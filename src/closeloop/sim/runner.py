@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from closeloop.errors import SimulationError
+from closeloop.errors import InputError, SimulationError
 from closeloop.routing import Policy
 from closeloop.sim.engine import run_events
 from closeloop.sim.fast import run_pooled
@@ -57,6 +57,12 @@ class RunResult:
         return interval_stats(self.world, self.jobs, interval_s)
 
 
+def check_engine(engine: str) -> None:
+    """An unknown engine name is the user's mistake (exit 2), found before anything runs."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+
+
 def _policy(s: Scenario, policy: Policy | str | None, params: dict[str, Any] | None) -> Policy:
     if isinstance(policy, Policy):
         pol = copy.deepcopy(policy)
@@ -76,8 +82,7 @@ def run_once(
     engine: str = "auto", params: dict[str, Any] | None = None, sl_abandons: str = "include_all",
 ) -> RunResult:
     """Simulate one replication of ``s`` (checked first) under ``policy`` (default: the scenario's)."""
-    if engine not in ENGINES:
-        raise SimulationError(f"unknown engine {engine!r}; use one of {ENGINES}")
+    check_engine(engine)
     validate(s)
     pol = _policy(s, policy, params)
     world = build_world(s, pol)
@@ -125,7 +130,8 @@ def replicate(
 ) -> Replications:
     """Run ``replications`` independent replications on up to ``workers`` processes (default: all cores)."""
     if replications < 1:
-        raise SimulationError("replications must be at least 1")
+        raise InputError("replications must be at least 1")
+    check_engine(engine)
     validate(s)
     pol = _policy(s, policy, params)
     children = np.random.SeedSequence(s.seed if seed is None else seed).spawn(replications)
