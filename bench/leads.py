@@ -164,7 +164,7 @@ def main() -> None:
     ap.add_argument("--leads", type=int, default=1_000_000)
     ap.add_argument("--dup-rate", type=float, default=0.06)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--threshold", type=float, default=0.9)
+    ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--history", type=int, default=100_000, help="leads in the scoring history")
     ap.add_argument("--claims", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=8)

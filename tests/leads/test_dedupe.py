@@ -27,7 +27,7 @@ def test_precision_and_recall_on_planted_duplicates(planted: tuple[pa.Table, pa.
     quality = pairwise_quality(np.array(got["cluster_id"]), np.array([truth[x] for x in got["lead_id"]]))
     assert quality["true_pairs"] > 1000
     assert quality["precision"] >= 0.98
-    assert quality["recall"] >= 0.93
+    assert quality["recall"] >= 0.95
 
 
 def test_lineage_covers_every_source_row_once(planted: tuple[pa.Table, pa.Table]) -> None:

@@ -80,7 +80,7 @@ def clean(
 def dedupe(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
-    threshold: Annotated[float, typer.Option(help="Link two records at this match probability or above.")] = 0.9,
+    threshold: Annotated[float, typer.Option(help="Link two records at this match probability or above.")] = 0.5,
     max_block: Annotated[int, typer.Option(help="Skip blocking keys shared by more records than this.")] = 50,
     weights: Annotated[bool, typer.Option(help="Show the trained m/u probabilities instead of the summary.")]
     = False,
@@ -160,8 +160,9 @@ def queue(
 
 
 def _loadable(settings: Settings, include_called: bool) -> list[dict[str, Any]]:
+    # a person counts as called when any of their source records was (lineage in lead_clusters)
     called = "" if include_called else \
-        "AND m.lead_id NOT IN (SELECT c.lead_id FROM calls c WHERE c.lead_id IS NOT NULL)"
+        "AND m.lead_id NOT IN (SELECT k.cluster_id FROM lead_clusters k JOIN calls c ON c.lead_id = k.lead_id)"
     with open_warehouse(settings, read_only=True) as wh:
         _table(wh, "lead_scores", "run 'closeloop leads score' first")
         rows = wh.query(f"""SELECT m.lead_id, m.created_at, m.phone, m.country, s.score, s.tier, s.reasons

@@ -66,12 +66,12 @@ class DedupeResult:
 
     clusters: pa.Table  # lead_id, cluster_id, is_master, match_probability, source
     merged: pa.Table  # one row per cluster, survivorship applied, lead_ids lineage
-    pairs: pa.Table  # lead_id_l, lead_id_r, match_probability, blocked_by (pairs >= 0.5)
+    pairs: pa.Table  # lead_id_l, lead_id_r, match_probability, blocked_by (pairs >= min(threshold, 0.5))
     model: LinkageModel
     stats: dict[str, float]
 
 
-def dedupe_leads(cleaned: pa.Table, threshold: float = 0.9, max_block: int = 50, random_pairs: int = 1_000_000,
+def dedupe_leads(cleaned: pa.Table, threshold: float = 0.5, max_block: int = 50, random_pairs: int = 1_000_000,
                  seed: int = 0, threads: int | None = None, required: tuple[str, ...] = ("phone",)) -> DedupeResult:
     """Find duplicate leads in a cleaned table (output of :func:`closeloop.leads.clean.clean_leads`)."""
     if not 0 < threshold < 1:
@@ -112,7 +112,7 @@ def _run(con: duckdb.DuckDBPyConnection, cleaned: pa.Table, threshold: float, ma
     pairs_out = con.sql(f"""SELECT l.lead_id AS lead_id_l, r.lead_id AS lead_id_r, s.match_probability,
             concat_ws(',', {", ".join(f"CASE WHEN by_{b} THEN '{b}' END" for b in BLOCKING)}) AS blocked_by
         FROM scored s JOIN recs l ON l.rid = s.rid_l JOIN recs r ON r.rid = s.rid_r
-        WHERE s.match_probability >= 0.5 ORDER BY s.match_probability DESC""").to_arrow_table()
+        WHERE s.match_probability >= {min(threshold, 0.5)} ORDER BY s.match_probability DESC""").to_arrow_table()
     n_pairs = con.execute("SELECT count(*) FROM cmp").fetchone()[0]
     stats = {"records": n, "candidate_pairs": n_pairs, "linked_pairs": len(edges["rid_l"]),
              "clusters": merged.num_rows, "duplicates_merged": n - merged.num_rows,

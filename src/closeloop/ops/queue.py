@@ -162,7 +162,8 @@ class LeadQueue:
         except ValueError as exc:
             raise InputError(f"unknown outcome {outcome!r}; one of {', '.join(o.value for o in Outcome)}") from exc
         with self._tx() as conn:
-            item = conn.execute(select(Q).where(Q.c.id == item_id)).mappings().first()
+            # FOR UPDATE (PostgreSQL): two recordings of one item cannot both see it claimed
+            item = conn.execute(select(Q).where(Q.c.id == item_id).with_for_update()).mappings().first()
             if item is None:
                 raise InputError(f"no queue item {item_id}")
             if item["status"] != "claimed":
