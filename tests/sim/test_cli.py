@@ -130,3 +130,11 @@ def test_simulate_refuses_a_bad_engine_and_a_negative_seed_before_running(tmp_pa
     with pytest.raises(InputError, match="unknown engine 'warp'") as err:
         invoke("simulate", "s.toml", "--engine", "warp", cwd=tmp_path)
     assert err.value.exit_code == 2
+
+
+def test_staff_refuses_options_the_scenario_would_ignore_and_shows_quiet_hours_plainly(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--scenario"):
+        invoke("staff", "--scenario", str(SCENARIOS / "mmc.toml"), "--agents", "3", cwd=tmp_path)
+    r = invoke("staff", "--scenario", str(SCENARIOS / "threshold_dialing.toml"), "-f", "json", cwd=tmp_path)
+    night = json.loads(r.stdout)[0]  # 00:00, no calls: nobody waits or abandons
+    assert (night["calls_per_hour"], night["agents"], night["service_level"], night["abandonment"]) == (0, 0, 1, 0)

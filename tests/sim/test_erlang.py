@@ -98,3 +98,34 @@ def test_required_agents_is_the_fewest_meeting_target() -> None:
 def test_shrinkage_rounds_up() -> None:
     assert scheduled(17, 0.3) == 25  # 17 / 0.7 = 24.3
     assert scheduled(14, 0.3) == 20  # exactly 20: no extra agent
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 60), st.floats(0.1, 80.0), st.floats(5.0, 2000.0), st.floats(0.0, 120.0))
+def test_erlang_a_figures_are_probabilities(c: int, load: float, patience: float, threshold: float) -> None:
+    f = erlang_a_figures(c, load / 300.0, 300.0, patience, threshold)
+    assert 0.0 <= f.service_level <= 1.0 and 0.0 <= f.abandonment <= 1.0 and 0.0 <= f.p_wait <= 1.0
+
+
+def test_no_callers_means_nothing_waits_for_either_model() -> None:
+    for patience in (None, 150.0):
+        f = figures(0, 0.0, 300.0, 20.0, patience)
+        assert (f.service_level, f.asa, f.abandonment, f.occupancy) == (1.0, 0.0, 0.0, 0.0)
+        assert required_agents(0.0, 300.0, Target(), patience).agents == 0
+
+
+def test_impossible_staffing_inputs_are_input_errors() -> None:
+    from closeloop.errors import InputError
+
+    with pytest.raises(InputError, match="patience"):
+        figures(5, 0.03, 300.0, 20.0, 0.0)
+    with pytest.raises(InputError, match="patience"):
+        figures(5, 0.03, 300.0, 20.0, -4.0)
+    with pytest.raises(InputError, match="agents"):
+        figures(-3, 0.03, 300.0, 20.0)
+    with pytest.raises(InputError, match="abandonment"):
+        Target(max_abandonment=1.5).check()
+    with pytest.raises(InputError, match="abandonment 0"):
+        required_agents(0.03, 300.0, Target(max_abandonment=0.0), patience_s=60.0)
+    with pytest.raises(InputError):
+        erlang_b(-1, 2.0)

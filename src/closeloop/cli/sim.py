@@ -191,7 +191,7 @@ def staff(
     shrinkage: Annotated[float, typer.Option(help="Share of paid time off the phones (0-1).")] = 0.0,
     max_asa: Annotated[float | None, typer.Option(help="Also require ASA at most this (seconds).")] = None,
     max_abandon: Annotated[float | None, typer.Option(help="Also require abandonment at most this (0-1).")] = None,
-    agents: Annotated[int | None, typer.Option(help="Show the figures for this many agents instead.")] = None,
+    agents: Annotated[int | None, typer.Option(min=0, help="Show the figures for this many agents instead.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="Per-interval table from each inbound queue's arrival "
                                                        "profile (its handle, wrap, patience, threshold).")] = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -208,6 +208,8 @@ def staff(
     if scenario is not None:
         from closeloop.sim.scenario import validate
 
+        if calls_per_hour is not None or agents is not None:
+            raise InputError("--scenario takes rates from the scenario; leave out --calls-per-hour and --agents")
         s = _read_scenario(scenario)
         validate(s)
         emit_rows(interval_table(s, t), fmt, title=f"staffing for {s.name} (target {target:.0%} in queue threshold)")

@@ -23,13 +23,15 @@ from typing import TypeVar
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
+from closeloop.errors import InputError
+
 N = TypeVar("N", float, Fraction)
 
 
 def erlang_b(agents: int, load: N) -> N:
     """Blocking probability of M/M/c/c with ``load`` Erlangs (float or Fraction in, same out)."""
     if agents < 0 or load < 0:
-        raise ValueError("agents and load must be non-negative")
+        raise InputError(f"agents and load must be non-negative, got {agents} and {load}")
     b = load * 0 + 1  # 1 of the load's type
     for k in range(1, agents + 1):
         b = load * b / (k + load * b)
@@ -99,7 +101,7 @@ def erlang_a_figures(
     if agents == 0:
         return QueueFigures(0, a, 1.0, 0.0, patience_s, 1.0, 0.0, True)
     low, high = _erlang_a_chain(agents, a, lam, mu, theta)
-    p_wait = float(high.sum())
+    p_wait = min(1.0, float(high.sum()))
     k = np.arange(len(high))
     mean_q = float((k * high).sum())
     p_ab = theta * mean_q / lam
@@ -108,7 +110,7 @@ def erlang_a_figures(
     n = len(high)
     gen = diags([-(rates + theta), rates[1:]], [0, -1], shape=(n, n), format="csc")
     served_by_t = _served_within(gen, rates, threshold_s, n)
-    sl = float(low.sum()) + float((high * served_by_t).sum())
+    sl = min(1.0, float(low.sum()) + float((high * served_by_t).sum()))  # sums of tiny terms can pass 1 by 1e-16
     busy = a * (1 - p_ab)
     return QueueFigures(agents, a, p_wait, sl, mean_q / lam, p_ab, min(1.0, busy / agents), True)
 
@@ -118,7 +120,7 @@ def _served_within(gen, rates: np.ndarray, t: float, n: int) -> np.ndarray:  # t
     from scipy.sparse import bmat, csc_matrix
     from scipy.sparse.linalg import expm_multiply
 
-    if t <= 0:
+    if t < 1e-6:  # within a microsecond nobody waiting is served (and expm_multiply divides by t's norm)
         return np.zeros(n)
     # absorbing "served" state: flow from phase 0 at rate rates[0]
     col = np.zeros((n, 1))

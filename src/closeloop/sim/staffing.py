@@ -35,16 +35,30 @@ class Target:
             raise InputError(f"threshold must be ≥ 0 seconds, got {self.threshold_s}")
         if not 0 <= self.shrinkage < 1:
             raise InputError(f"shrinkage must be in [0, 1), got {self.shrinkage}")
+        if self.max_asa_s is not None and self.max_asa_s < 0:
+            raise InputError(f"maximum ASA must be ≥ 0 seconds, got {self.max_asa_s}")
+        if self.max_abandonment is not None and not 0 <= self.max_abandonment < 1:
+            raise InputError(f"maximum abandonment must be in [0, 1), got {self.max_abandonment}")
 
 
 def figures(agents: int, calls_per_s: float, aht_s: float, threshold_s: float,
             patience_s: float | None = None) -> QueueFigures:
-    """Erlang A when a patience is given, else Erlang C."""
+    """Erlang A when a patience is given, else Erlang C.
+
+    With no callers nothing waits, abandons or misses the threshold: service level 1 and
+    ASA 0 rather than the formulas' 0/0 (which read as "every caller waits forever").
+    """
     if aht_s <= 0:
         raise InputError(f"average handle time must be positive, got {aht_s}")
     if calls_per_s < 0:
         raise InputError(f"arrival rate must be ≥ 0, got {calls_per_s}")
-    if patience_s:
+    if agents < 0:
+        raise InputError(f"agents must be ≥ 0, got {agents}")
+    if patience_s is not None and not patience_s > 0:
+        raise InputError(f"mean patience must be positive seconds, got {patience_s}")
+    if calls_per_s == 0:
+        return QueueFigures(agents, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, True)
+    if patience_s is not None:
         return erlang_a_figures(agents, calls_per_s, aht_s, patience_s, threshold_s)
     return erlang_c_figures(agents, calls_per_s, aht_s, threshold_s)
 
@@ -62,6 +76,8 @@ def required_agents(calls_per_s: float, aht_s: float, target: Target, patience_s
                     limit: int = 100_000) -> QueueFigures:
     """The fewest agents meeting ``target`` and their figures."""
     target.check()
+    if patience_s is not None and target.max_abandonment == 0 and calls_per_s > 0:
+        raise InputError("maximum abandonment 0 cannot be met with impatient callers (Erlang A); give a small rate")
     if calls_per_s == 0:
         return figures(0, 0.0, aht_s, target.threshold_s, patience_s)
     load = calls_per_s * aht_s
