@@ -36,7 +36,7 @@ def followup_leads(calls: pa.Table, start_us: int, horizon_s: float, quality: di
     callback = np.asarray(lost["outcome"].to_numpy(zero_copy_only=False), dtype=object) == "callback"
     ended = (pc.cast(lost["ended_at"], pa.int64()).to_numpy() - start_us) / 1e6
     first = np.sort(np.unique(lead, return_index=True)[1])  # each lead's first lost call, in time order
-    first = first[~np.isin(lead[first], np.array(sorted(bought), dtype=object))]
+    first = first[np.fromiter((x not in bought for x in lead[first].tolist()), dtype=bool, count=len(first))]
     u = rng.random((len(first), 2))
     soon = np.where(callback[first], SHARES["callback"][0], SHARES["no_sale"][0])
     later = soon + np.where(callback[first], SHARES["callback"][1], SHARES["no_sale"][1])

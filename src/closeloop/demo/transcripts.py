@@ -123,8 +123,8 @@ def _timed_lines(call_id: list[str], turns: list[list[tuple[str, str]]], talk_s:
     start = end - length
     tail = [',"text":' + json.dumps(x) + "}" for x in texts]
     head = {s: '{"speaker":"' + s + '","start":' for s in ("agent", "customer")}
-    start_s = ["%.1f" % x for x in start.tolist()]
-    end_s = ["%.1f" % x for x in end.tolist()]
+    start_s = [f"{x:.1f}" for x in start.tolist()]
+    end_s = [f"{x:.1f}" for x in end.tolist()]
     turn = [head[s] + b + ',"end":' + e + tail[c]
             for (s, _), b, e, c in zip(flat, start_s, end_s, idx.tolist(), strict=True)]
     out, pos = [], 0
