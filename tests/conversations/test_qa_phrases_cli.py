@@ -172,3 +172,41 @@ def test_care_calls_resolution_and_csat(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     conf = next(r for r in json.loads(res.stdout) if r["feature"] == "confusion")
     assert conf["mean_with"] < conf["mean_without"] and conf["diff_high"] < 0
+
+
+def test_discover_phrases_sides_never_overlap_and_ties_are_ordered() -> None:
+    texts = ["great deal", "great deal", "too expensive", "hello there"]
+    won, lost = discover_phrases(texts, [True, True, False, False], top=50, min_count=1)
+    assert won and lost and not {p.phrase for p in won} & {p.phrase for p in lost}
+    assert all(p.z > 0 for p in won) and all(p.z < 0 for p in lost)
+    # "great", "deal" and "great deal" tie: alphabetical, whatever the process's string hashing
+    assert [p.phrase for p in won] == ["deal", "great", "great deal"]
+    with pytest.raises(ValueError, match="top"):
+        discover_phrases(texts, [True, True, False, False], top=0)
+
+
+def test_phrases_command_top_one_and_nothing_frequent_enough(workspace: Settings) -> None:
+    from closeloop.errors import EmptySelectionError
+
+    res = runner.invoke(app, ["phrases", "-w", str(workspace.root), "-f", "json", "--top", "1"])
+    assert res.exit_code == 0, res.output
+    assert sorted(r["typical of"] for r in json.loads(res.stdout)) == ["lost", "won"]
+    res = runner.invoke(app, ["phrases", "-w", str(workspace.root), "--min-count", "10000000"])
+    assert isinstance(res.exception, EmptySelectionError) and res.exception.exit_code == 1
+
+
+def test_qa_sample_to_a_folder_that_cannot_be_written_is_an_input_error(workspace: Settings, tmp_path) -> None:
+    from closeloop.errors import InputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    res = runner.invoke(app, ["qa", "sample", "-w", str(workspace.root), "--n", "2", "--out", str(blocker / "qa")])
+    assert isinstance(res.exception, InputError) and "cannot write" in str(res.exception)
+
+
+def test_patterns_table_leaves_the_interval_blank_for_a_pattern_never_seen() -> None:
+    from closeloop.cli.conversations import _effect
+
+    nan = float("nan")
+    assert _effect({"adj_diff": nan, "adj_diff_low": nan, "adj_diff_high": nan}) == ""
+    assert _effect({"adj_diff": -0.169, "adj_diff_low": -0.213, "adj_diff_high": -0.126}) == "-16.9% (-21.3%, -12.6%)"

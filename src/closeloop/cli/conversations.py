@@ -138,6 +138,12 @@ def _pct(v: Any) -> str:
     return "" if v is None or v != v else f"{v:+.1%}" if isinstance(v, float) else str(v)
 
 
+def _effect(r: dict[str, Any]) -> str:
+    """``-16.9% (-21.3%, -12.6%)``; empty where no effect could be estimated (pattern never seen)."""
+    est, lo, hi = (_pct(r[k]) for k in ("adj_diff", "adj_diff_low", "adj_diff_high"))
+    return f"{est} ({lo}, {hi})" if lo and hi else est
+
+
 def _short(r: dict[str, Any]) -> dict[str, Any]:
     """The columns a person reads first, with intervals folded into one cell."""
     if "adj_diff" not in r:
@@ -147,7 +153,7 @@ def _short(r: dict[str, Any]) -> dict[str, Any]:
         "pattern": r["label"], "calls": r["with"], "share": f"{r['prevalence']:.0%}",
         "with": f"{r['rate_with']:.1%}" if r["rate_with"] == r["rate_with"] else "",
         "without": f"{r['rate_without']:.1%}" if r["rate_without"] == r["rate_without"] else "",
-        "adj. effect (95% CI)": f"{_pct(r['adj_diff'])} ({_pct(r['adj_diff_low'])}, {_pct(r['adj_diff_high'])})",
+        "adj. effect (95% CI)": _effect(r),
         "q": f"{r['adj_q']:.2g}" if r["adj_q"] == r["adj_q"] else "",
         "lost/1k": f"{r['cost_per_1000']:.1f}" if r["cost_per_1000"] == r["cost_per_1000"] else "",
         "sig": "*" if r["significant"] else ("n/a" if r["note"] else ""),
@@ -159,8 +165,8 @@ def phrases(
     workspace: WorkspaceOpt = None,
     by: Annotated[str, typer.Option("--by", help="'outcome' (won vs lost) or a center_id (vs the rest).")] = "outcome",
     speaker: Annotated[str, typer.Option(help="customer, agent or any.")] = "customer",
-    top: Annotated[int, typer.Option(help="Phrases per side.")] = 15,
-    min_count: Annotated[int, typer.Option(help="Ignore phrases said fewer times.")] = 5,
+    top: Annotated[int, typer.Option(min=1, help="Phrases per side.")] = 15,
+    min_count: Annotated[int, typer.Option(min=1, help="Ignore phrases said fewer times.")] = 5,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """The words and phrases that most separate won from lost sales calls (or one center from the rest).
@@ -188,6 +194,8 @@ def phrases(
         if not any(group):
             raise EmptySelectionError(f"no sales calls with transcripts in center {by!r}")
     first, second = discover_phrases(texts, group, top=top, min_count=min_count)
+    if not first and not second:
+        raise EmptySelectionError(f"no phrase said at least {min_count} times separates {names[0]} from {names[1]}")
     out = [{"typical of": names[0], **p.row()} for p in first] + [{"typical of": names[1], **p.row()} for p in second]
     emit_rows(out, fmt, title=f"Phrases that separate {names[0]} from {names[1]} ({speaker} turns)")
 
@@ -229,13 +237,16 @@ def qa_sample(
         sample = stratified_sample(calls, n, seed)
         events = events_for(wh, [c["call_id"] for c in sample])
     folder = out or settings.root / "qa"
-    folder.mkdir(parents=True, exist_ok=True)
     labels = pb.labels | {f"unanswered_{k}": f"{pb.labels[k]}, not answered" for k in pb.answers}
     rows = qa_rows(sample, events, labels)
-    _write_csv(folder / "qa_sample.csv", rows)
     selection = ", ".join(f"{k}={v}" for k, v in (("center", center), ("agent", agent), ("type", call_type)) if v)
     html = qa_html(sample, events, labels, seed, "center × outcome", selection or "all answered calls")
-    (folder / "qa_sample.html").write_text(html, encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_csv(folder / "qa_sample.csv", rows)
+        (folder / "qa_sample.html").write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot write the QA sample there ({exc.strerror or exc})") from exc
     flagged = sum(1 for c in sample if any(e["category"] != "script" for e in events[c["call_id"]]))
     console().print(f"{len(sample)} calls ({flagged} with flagged moments) → {folder / 'qa_sample.csv'}, "
                     f"{folder / 'qa_sample.html'}")

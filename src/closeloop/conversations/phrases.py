@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from closeloop.conversations.playbook import normalize
+from closeloop.errors import InputError
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(
@@ -80,7 +81,9 @@ def fightin_words(
     ``prior_scale`` is α0, the prior's total weight in pseudo-counts: larger shrinks rare
     words harder toward "no difference".
     """
-    vocab = [w for w in set(counts_a) | set(counts_b) if counts_a[w] + counts_b[w] >= min_count]
+    # sorted, and ties broken by phrase below: the same data give the same list in every process
+    # (set order follows the per-process string hash)
+    vocab = sorted(w for w in set(counts_a) | set(counts_b) if counts_a[w] + counts_b[w] >= min_count)
     if not vocab:
         return []
     ya = np.array([counts_a[w] for w in vocab], dtype=float)
@@ -92,7 +95,7 @@ def fightin_words(
     delta = (np.log((ya + alpha) / (na + a0 - ya - alpha)) - np.log((yb + alpha) / (nb + a0 - yb - alpha)))
     var = 1.0 / (ya + alpha) + 1.0 / (yb + alpha)
     z = delta / np.sqrt(var)
-    order = np.argsort(-z)
+    order = np.lexsort((np.arange(len(vocab)), -z))  # by z descending, then alphabetically
     return [PhraseScore(vocab[i], int(ya[i]), int(yb[i]), float(delta[i]), float(z[i])) for i in order]
 
 
@@ -101,9 +104,13 @@ def discover_phrases(
 ) -> tuple[list[PhraseScore], list[PhraseScore]]:
     """The ``top`` phrases most typical of group A (``group`` True) and of group B.
 
-    ``texts`` holds one string per call: its turns (or one side's) joined by newlines.
+    ``texts`` holds one string per call: its turns (or one side's) joined by newlines. A
+    phrase is typical of A only if its z is positive and of B only if negative, so with few
+    phrases the two lists never share one.
     """
+    if top < 1:
+        raise InputError(f"top must be at least 1, got {top}")
     a = count_ngrams(t for t, g in zip(texts, group, strict=True) if g)
     b = count_ngrams(t for t, g in zip(texts, group, strict=True) if not g)
     scores = fightin_words(a, b, prior_scale, min_count)
-    return scores[:top], list(reversed(scores[-top:])) if scores else []
+    return [p for p in scores if p.z > 0][:top], [p for p in reversed(scores) if p.z < 0][:top]
