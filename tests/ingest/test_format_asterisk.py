@@ -156,7 +156,7 @@ def test_gzip_is_read_transparently(tmp_path: Path) -> None:
     [
         (b"call_id,center_id,queue\nC1,AUS,sales\nC2,AUS,care\n", "not an Asterisk queue_log"),
         (b"\x1f\x8bnot really gzip", "damaged gzip"),
-        (bytes(range(256)) * 4, "binary data"),
+        (bytes(range(256)) * 4, r"binary data, not text \(Asterisk queue_log expected\)"),
     ],
 )
 def test_other_files_are_refused_naming_the_file(tmp_path: Path, content: bytes, problem: str) -> None:

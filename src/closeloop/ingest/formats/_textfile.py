@@ -23,14 +23,17 @@ def read_text_lines(path: Path, what: str) -> list[str]:
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if data[:2] == _GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{path}: damaged gzip file ({exc})") from exc
     if b"\x00" in data[:65536]:
-        raise InputError(f"{path}: binary data, not a {what} file")
+        raise InputError(f"{path}: binary data, not text ({what} expected)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
