@@ -21,7 +21,14 @@ from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich, wit
 from closeloop.metrics.leadlevel import extra_tables
 from closeloop.metrics.localtime import period_start
 from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns, require_rows
-from closeloop.stats import adjust_for_mix, adjust_pvalues, chi_square_test, eb_shrinkage, two_proportion_test
+from closeloop.stats import (
+    adjust_for_mix,
+    adjust_pvalues,
+    chi_square_test,
+    eb_shrinkage,
+    fit_beta_priors,
+    two_proportion_test,
+)
 from closeloop.stats import wilson_interval as wilson
 
 #: Rates that --adjust-for adjusts (per-call rates whose mix question makes sense).
@@ -149,13 +156,21 @@ def _fill_metric(rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metr
     num = np.nan_to_num(num)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(den > 0, num / den, np.nan)
+    values = _nums(value)
+    counts = np.nan_to_num(den).astype(np.int64).tolist()
     if m.is_rate:
         low, high = wilson(num, np.nan_to_num(den), conv.conf)
+        cis = [list(p) for p in zip(_nums(low), _nums(high), strict=True)]
     for i, r in enumerate(rows):
-        r[m.name] = _num(value[i])
+        r[m.name] = values[i]
         if m.is_rate:
-            r[f"{m.name}_ci"] = [_num(low[i]), _num(high[i])]
-        r[f"{m.name}_n"] = int(np.nan_to_num(den[i]))
+            r[f"{m.name}_ci"] = cis[i]
+        r[f"{m.name}_n"] = counts[i]
+
+
+def _nums(values: np.ndarray) -> list[float | None]:
+    """Floats with NaN as None, for a whole column at once (per-row numpy calls are slow)."""
+    return [None if v != v else v for v in np.asarray(values, dtype=float).tolist()]
 
 
 def _num(v: float) -> float | None:
@@ -194,26 +209,30 @@ def _shrink(
     rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metric, periods: list[np.ndarray],
     conv: Conventions,
 ) -> None:
-    """Empirical-Bayes shrinkage of each agent's rate towards their team's (or everyone's)."""
+    """Empirical-Bayes shrinkage of each agent's rate towards their team's (or everyone's).
+
+    Teams with at least MIN_TEAM_AGENTS agents with trials get their own fitted prior, the
+    others the prior fitted to everyone in the period; all of a period's priors are fitted
+    in one batched call and all posteriors computed in one vectorised step.
+    """
     num = np.nan_to_num(_arr(data[f"{m.name}__num"]))
     den = np.nan_to_num(_arr(data[f"{m.name}__den"]))
     teams = np.array([str(t) for t in (data.get("_team") or data["team"])])
     for idx in periods:
         if (den[idx] > 0).sum() < 2:
             continue
-        pooled = eb_shrinkage(num[idx], den[idx], conf=conv.conf)
-        prior_all = (pooled.alpha, pooled.beta)
-        for team in np.unique(teams[idx]):
-            sub = idx[teams[idx] == team]
-            enough = (den[sub] > 0).sum() >= MIN_TEAM_AGENTS
-            res = eb_shrinkage(num[sub], den[sub], conf=conv.conf) if enough else eb_shrinkage(
-                num[sub], den[sub], prior=prior_all, conf=conv.conf
-            )
-            for j, i in enumerate(sub):
-                if den[i] == 0:
-                    continue
-                rows[i][f"{m.name}_shrunk"] = float(res.estimate[j])
-                rows[i][f"{m.name}_shrunk_ci"] = [float(res.low[j]), float(res.high[j])]
+        names, team_of = np.unique(teams[idx], return_inverse=True)
+        members = [idx[team_of == k] for k in range(len(names))]
+        fitted = [k for k, sub in enumerate(members) if (den[sub] > 0).sum() >= MIN_TEAM_AGENTS]
+        priors = fit_beta_priors([(num[idx], den[idx])] + [(num[members[k]], den[members[k]]) for k in fitted])
+        prior = np.tile(priors[0], (len(names), 1))
+        prior[fitted] = priors[1:]
+        res = eb_shrinkage(num[idx], den[idx], prior=(prior[team_of, 0], prior[team_of, 1]), conf=conv.conf)
+        for j, i in enumerate(idx):
+            if den[i] == 0:
+                continue
+            rows[i][f"{m.name}_shrunk"] = float(res.estimate[j])
+            rows[i][f"{m.name}_shrunk_ci"] = [float(res.low[j]), float(res.high[j])]
 
 
 def _adjust(

@@ -11,13 +11,14 @@ public API (other packages import only these names)::
     logistic_regression(X, y, feature_names, trials=None) -> LogisticFit
     eb_shrinkage(successes, n, prior=None) -> Shrinkage            # beta-binomial EB
     fit_beta_prior(successes, n) -> (alpha, beta)
+    fit_beta_priors([(successes, n), ...]) -> array of (alpha, beta)   # many groups, batched
     adjust_for_mix(group, covariates, successes, trials) -> MixAdjustment  # .adjusted, .decompose(a, b) -> Gap
 """
 
 from closeloop.stats.intervals import diff_interval, wilson_interval, z_value
 from closeloop.stats.logistic import LogisticFit, logistic_regression
 from closeloop.stats.mix import Gap, MixAdjustment, adjust_for_mix
-from closeloop.stats.shrinkage import Shrinkage, eb_shrinkage, fit_beta_prior
+from closeloop.stats.shrinkage import Shrinkage, eb_shrinkage, fit_beta_prior, fit_beta_priors
 from closeloop.stats.significance import TestResult, adjust_pvalues, chi_square_test, two_proportion_test
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "diff_interval",
     "eb_shrinkage",
     "fit_beta_prior",
+    "fit_beta_priors",
     "logistic_regression",
     "two_proportion_test",
     "wilson_interval",

@@ -11,12 +11,12 @@ put a 9-call agent above a 900-call one by luck (Efron & Morris 1975; Robinson,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import minimize
-from scipy.special import betaln, digamma
+from scipy.special import betaln, digamma, polygamma
 from scipy.stats import beta as beta_dist
 
 from closeloop.errors import InputError
@@ -61,34 +61,141 @@ def fit_beta_prior(successes: ArrayLike, n: ArrayLike) -> tuple[float, float]:
     honest about the uncertainty of the group rate itself.
     """
     x, m = _check(successes, n)
-    keep = m > 0
-    x, m = x[keep], m[keep]
-    if len(m) == 0:
+    if not np.any(m > 0):
         raise InputError("no units with any trials to fit a prior on")
-    pooled = float(np.clip(x.sum() / m.sum(), 1e-6, 1 - 1e-6))
-    if len(m) == 1:
-        return pooled * 2.0, (1 - pooled) * 2.0
+    (a, b), = fit_beta_priors([(x, m)])
+    return float(a), float(b)
 
-    cap = float(np.log(m.sum()))
 
-    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        mu = 1.0 / (1.0 + np.exp(-np.clip(theta[0], -30.0, 30.0)))
-        capped = not -10.0 < theta[1] < cap
-        s = float(np.exp(np.clip(theta[1], -10.0, cap)))
-        a, b = mu * s, (1 - mu) * s
-        value = -float(np.sum(betaln(x + a, m - x + b) - betaln(a, b)))
-        # d/da and d/db of the log-likelihood, then the chain rule to (logit mu, log s)
-        common = np.sum(digamma(a + b) - digamma(m + a + b))
-        da = float(np.sum(digamma(x + a) - digamma(a)) + common)
-        db = float(np.sum(digamma(m - x + b) - digamma(b)) + common)
-        dmu, dlogs = s * (da - db) * mu * (1 - mu), 0.0 if capped else a * da + b * db
-        return value, -np.array([dmu, dlogs])
+def fit_beta_priors(groups: Sequence[tuple[ArrayLike, ArrayLike]], tol: float = 1e-9,
+                    max_iter: int = 200) -> np.ndarray:
+    """:func:`fit_beta_prior` for many groups at once: a ``(len(groups), 2)`` array of (alpha, beta).
 
-    start = np.array([np.log(pooled / (1 - pooled)), min(np.log(10.0), cap)])
-    res = minimize(nll, start, jac=True, method="BFGS", options={"gtol": 1e-6})
-    mu = 1.0 / (1.0 + np.exp(-np.clip(res.x[0], -30.0, 30.0)))
-    s = float(np.exp(np.clip(res.x[1], -10.0, cap)))
-    return float(mu * s), float((1 - mu) * s)
+    Why batched: an agent scorecard fits one prior per team and rate (hundreds of tiny
+    problems); solving them together with a vectorised, safeguarded Newton iteration in
+    (logit mean, log strength) costs a few array operations per step instead of an
+    optimiser call per team. Groups are padded with zero-trial units, which add nothing
+    to the likelihood or its derivatives. Each group must have a unit with trials.
+    """
+    checked = [_check(x, m) for x, m in groups]
+    out = np.zeros((len(checked), 2))
+    # groups of similar size are solved together, so a big group does not pad every small one
+    sizes = np.array([int((m > 0).sum()) for _, m in checked])
+    bucket = np.ceil(np.log2(np.maximum(sizes, 1))).astype(int)
+    for b in np.unique(bucket):
+        which = np.flatnonzero(bucket == b)
+        out[which] = _fit_padded([checked[i] for i in which], tol, max_iter)
+    return out
+
+
+def _fit_padded(checked: list[tuple[np.ndarray, np.ndarray]], tol: float, max_iter: int) -> np.ndarray:
+    """The batched Newton fit of groups padded to one width with zero-trial units."""
+    width = max(int((m > 0).sum()) for _, m in checked)
+    x = np.zeros((len(checked), width))
+    m = np.zeros((len(checked), width))
+    for g, (xg, mg) in enumerate(checked):
+        keep = mg > 0
+        x[g, : keep.sum()], m[g, : keep.sum()] = xg[keep], mg[keep]
+    units = (m > 0).sum(axis=1)
+    if np.any(units == 0):
+        raise InputError("no units with any trials to fit a prior on")
+    pooled = np.clip(x.sum(axis=1) / m.sum(axis=1), 1e-6, 1 - 1e-6)
+    cap = np.log(m.sum(axis=1))
+    u = np.log(pooled / (1 - pooled))
+    v = np.minimum(np.log(10.0), cap)
+    active = np.flatnonzero(units > 1)
+    for _ in range(max_iter):
+        if not len(active):
+            break
+        xa, ma, ua, va, ca = x[active], m[active], u[active], v[active], cap[active]
+        value, gu, gv, huu, huv, hvv = _derivatives(xa, ma, ua, va)
+        at_cap = (va >= ca) & (gv > 0)
+        gv = np.where(at_cap, 0.0, gv)
+        du, dv = _newton_step(gu, gv, huu, huv, hvv, at_cap)
+        done = (np.maximum(np.abs(gu), np.abs(gv)) <= tol) | (np.maximum(np.abs(du), np.abs(dv)) <= 1e-12)
+        u[active], v[active] = _backtrack(xa, ma, ua, va, du, dv, value, ca)
+        active = active[~done]
+    mu = 1.0 / (1.0 + np.exp(-np.clip(u, -30.0, 30.0)))
+    s = np.exp(np.clip(v, -10.0, cap))
+    out = np.column_stack([mu * s, (1 - mu) * s])
+    single = units == 1
+    out[single] = np.column_stack([pooled[single] * 2.0, (1 - pooled[single]) * 2.0])
+    return out
+
+
+def _ab(u: np.ndarray, v: np.ndarray, cap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mu = 1.0 / (1.0 + np.exp(-np.clip(u, -30.0, 30.0)))
+    s = np.exp(np.clip(v, -10.0, cap if cap is not None else np.inf))
+    return mu, mu * s, (1 - mu) * s
+
+
+def _loglik(x: np.ndarray, m: np.ndarray, u: np.ndarray, v: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    _, a, b = _ab(u, v, cap)
+    a, b = a[:, None], b[:, None]
+    return np.sum(betaln(x + a, m - x + b) - betaln(a, b), axis=1)
+
+
+def _derivatives(x: np.ndarray, m: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Log-likelihood, gradient and Hessian in (u = logit mean, v = log strength) per group."""
+    mu, a, b = _ab(u, v)
+    s = a + b
+    A, B = a[:, None], b[:, None]
+    pad = m > 0  # padded units contribute exactly zero; masking avoids polygamma work on them
+    value = np.sum(np.where(pad, betaln(x + A, m - x + B) - betaln(A, B), 0.0), axis=1)
+    common = np.sum(np.where(pad, digamma(A + B) - digamma(m + A + B), 0.0), axis=1)
+    la = np.sum(np.where(pad, digamma(x + A) - digamma(A), 0.0), axis=1) + common
+    lb = np.sum(np.where(pad, digamma(m - x + B) - digamma(B), 0.0), axis=1) + common
+    common1 = np.sum(np.where(pad, polygamma(1, A + B) - polygamma(1, m + A + B), 0.0), axis=1)
+    laa = np.sum(np.where(pad, polygamma(1, x + A) - polygamma(1, A), 0.0), axis=1) + common1
+    lbb = np.sum(np.where(pad, polygamma(1, m - x + B) - polygamma(1, B), 0.0), axis=1) + common1
+    lab = common1
+    q = mu * (1 - mu)
+    gu = s * q * (la - lb)
+    gv = la * a + lb * b
+    huu = (s * q) ** 2 * (laa - 2 * lab + lbb) + s * q * (1 - 2 * mu) * (la - lb)
+    huv = s * q * (a * laa + (b - a) * lab - b * lbb) + s * q * (la - lb)
+    hvv = a * a * laa + 2 * a * b * lab + b * b * lbb + la * a + lb * b
+    return value, gu, gv, huu, huv, hvv
+
+
+def _newton_step(gu: np.ndarray, gv: np.ndarray, huu: np.ndarray, huv: np.ndarray, hvv: np.ndarray,
+                 at_cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Newton ascent step, with the Hessian shifted to be negative definite where it is not.
+
+    At the strength cap only the mean moves (a one-dimensional Newton step).
+    """
+    huv = np.where(at_cap, 0.0, huv)
+    hvv = np.where(at_cap, -1.0, hvv)
+    # largest eigenvalue of the symmetric 2x2 Hessian; shift it below zero (Levenberg-Marquardt)
+    radius = np.sqrt(((huu - hvv) / 2) ** 2 + huv * huv)
+    top, low = (huu + hvv) / 2 + radius, (huu + hvv) / 2 - radius
+    tiny = 1e-8 * np.maximum(np.abs(low), 1.0)
+    shift = np.where(top > -tiny, top + np.maximum(np.abs(top), tiny), 0.0)
+    huu, hvv = huu - shift, hvv - shift
+    det = huu * hvv - huv * huv
+    du = -(hvv * gu - huv * gv) / det
+    dv = np.where(at_cap, 0.0, -(huu * gv - huv * gu) / det)
+    # never step more than 5 units (logit/log scale), keeping the direction: keeps exp() finite
+    scale = np.minimum(1.0, 5.0 / np.maximum(np.maximum(np.abs(du), np.abs(dv)), 1e-300))
+    return du * scale, dv * scale
+
+
+def _backtrack(x: np.ndarray, m: np.ndarray, u: np.ndarray, v: np.ndarray, du: np.ndarray, dv: np.ndarray,
+               value: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Halve each group's step until the likelihood does not fall (the step is kept tiny otherwise)."""
+    t = np.ones_like(u)
+    pending = np.ones(len(u), bool)
+    new_u, new_v = u.copy(), v.copy()
+    for _ in range(40):
+        cu, cv = u + t * du, np.clip(v + t * dv, -10.0, cap)
+        ok = _loglik(x, m, cu, cv, cap) >= value - 1e-12 * np.abs(value)
+        take = pending & ok
+        new_u[take], new_v[take] = cu[take], cv[take]
+        pending &= ~ok
+        if not pending.any():
+            break
+        t = np.where(pending, t / 2, t)
+    return new_u, new_v
 
 
 def eb_shrinkage(
@@ -100,7 +207,8 @@ def eb_shrinkage(
     """Shrink each unit's rate towards the group's, with posterior intervals.
 
     ``prior`` = (alpha, beta) to use a known prior; by default it is fitted to these units
-    with :func:`fit_beta_prior`.
+    with :func:`fit_beta_prior`. alpha and beta may also be arrays, one prior per unit
+    (e.g. each agent's team prior); ``alpha``/``beta`` of the result are then their means.
 
     >>> s = eb_shrinkage([3, 90], [4, 300], prior=(30.0, 70.0))
     >>> [round(v, 4) for v in s.estimate]
@@ -108,7 +216,7 @@ def eb_shrinkage(
     """
     x, m = _check(successes, n)
     a, b = prior if prior is not None else fit_beta_prior(x, m)
-    if a <= 0 or b <= 0:
+    if np.any(np.asarray(a) <= 0) or np.any(np.asarray(b) <= 0):
         raise InputError(f"beta prior parameters must be positive, got ({a}, {b})")
     post_a, post_b = x + a, m - x + b
     tail = (1 - conf) / 2
@@ -116,8 +224,8 @@ def eb_shrinkage(
         estimate=post_a / (post_a + post_b),
         low=beta_dist.ppf(tail, post_a, post_b),
         high=beta_dist.ppf(1 - tail, post_a, post_b),
-        alpha=float(a),
-        beta=float(b),
+        alpha=float(np.mean(a)),
+        beta=float(np.mean(b)),
         weight=m / (m + a + b),
     )
 
