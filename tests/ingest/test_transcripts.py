@@ -80,3 +80,17 @@ def test_example_transcripts(wh: Warehouse) -> None:
         ingest_file(wh, record, EXAMPLES / f"{record}.csv")
     res = ingest_file(wh, "transcripts", EXAMPLES / "transcripts.jsonl")
     assert (res.rows_read, res.loaded, res.rejected) == (4, 2, 2)
+
+
+def test_non_jsonl_transcripts_are_refused_naming_the_format(wh: Warehouse, tmp_path: Path) -> None:
+    from closeloop.errors import InputError
+
+    vtt = tmp_path / "call.vtt"
+    vtt.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\n<v Agent>Hello\n", encoding="utf-8")
+    pretty = tmp_path / "stt.json"
+    pretty.write_text(json.dumps({"JobName": "x", "Transcript": []}, indent=2), encoding="utf-8")
+    with pytest.raises(InputError, match="--format webvtt"):
+        ingest_file(wh, "transcripts", vtt)
+    with pytest.raises(InputError, match="--format aws-call-analytics"):
+        ingest_file(wh, "transcripts", pretty)
+    assert wh.count("rejects") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -75,17 +76,22 @@ def settings_for(workspace: Path | None) -> Settings:
 
 
 def _jsonable(value: Any) -> Any:
+    """A value as strict JSON allows: dates as ISO text, NaN and ±infinity as null, recursively."""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, float) and value != value:  # NaN
+    if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
     return value
 
 
 def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, title: str | None = None) -> None:
     """Print rows as a Rich table, JSON (a list of objects) or CSV."""
     if fmt is OutputFormat.json:
-        typer.echo(json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2, default=str))
+        typer.echo(json.dumps(_jsonable(rows), indent=2, default=str, allow_nan=False))
         return
     if fmt is OutputFormat.csv:
         buf = io.StringIO()
@@ -108,6 +114,10 @@ def emit_rows(rows: list[dict[str, Any]], fmt: OutputFormat, title: str | None =
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "∞" if value > 0 else ("-∞" if value < 0 else "")
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     if isinstance(value, int):

@@ -9,6 +9,8 @@ validation.
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,41 @@ from closeloop.warehouse import Warehouse
 __all__ = ["FORMATS", "IngestResult", "ingest_arrow", "ingest_file", "ingest_files"]
 
 
+def check_json_lines(path: Path) -> None:
+    """Refuse, with the format to use, a transcript file that is not canonical JSON Lines.
+
+    A WebVTT file or one pretty-printed JSON document (speech-to-text output) read line by
+    line would only fill rejects with junk, so it is stopped before anything is read.
+    """
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".gzip")]
+    if suffixes and suffixes[-1] == ".vtt":
+        raise InputError(f"{path}: a WebVTT file; ingest it with --format webvtt")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if file_kind(path) != "jsonl":
+        raise InputError(f"{path}: canonical transcripts are JSON Lines (.jsonl); for other formats "
+                         f"pass --format ({', '.join(sorted(FORMATS))})")
+    first = _first_nonblank_line(path)
+    try:
+        ok = first is None or isinstance(json.loads(first), dict)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InputError(
+            f"{path}: line 1 is not a complete JSON object, so this is not JSON Lines (one transcript per line); "
+            "for Amazon Transcribe / Contact Lens output use --format aws-call-analytics"
+        )
+
+
+def _first_nonblank_line(path: Path) -> str | None:
+    opener = gzip.open if path.suffix.lower() in {".gz", ".gzip"} else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                return line
+    return None
+
+
 def ingest_file(
     wh: Warehouse, record: str, path: Path, fmt: str = "auto", default_timezone: str = "UTC",
     progress: Progress = _noop, **format_options: Any,
@@ -33,9 +70,7 @@ def ingest_file(
     path = Path(path)
     if fmt in ("auto", "canonical"):
         if record == "transcripts":
-            if file_kind(path) != "jsonl":
-                raise InputError(f"{path}: canonical transcripts are JSON Lines (.jsonl); for other formats "
-                                 f"pass --format ({', '.join(sorted(FORMATS))})")
+            check_json_lines(path)
             return ingest_transcript_lines(wh, path, progress)
         return ingest_table_file(wh, record, path, default_timezone, progress)
     adapter = get_format(fmt)
