@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -114,6 +115,9 @@ def main() -> None:
         for (name, start), end in zip(marks, ends, strict=True):
             print(f"  {name:<26} {end - start:6.1f} s")
         print(f"  {'total':<26} {total:6.1f} s")
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"  CPU: {own.ru_utime + own.ru_stime:.1f} s in this process (DuckDB uses both cores), "
+              f"{kids.ru_utime + kids.ru_stime:.1f} s in the lead-contacts worker (runs beside the simulator)")
         for r in result.ingested:
             print(f"  {r.record:<12} {r.rows_read:>9,} read {r.loaded:>9,} loaded {r.rejected:>3} rejected")
         print(f"  facts: {result.facts}")
