@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from closeloop.cli.common import console
-from closeloop.demo.build import STEPS, build_demo
+from closeloop.demo.build import STEPS, build_demo, prepare_folder
 from closeloop.demo.params import SCALES, DemoParams
 
 
@@ -38,6 +38,7 @@ def demo_cmd(
     if scale not in SCALES:
         raise typer.BadParameter(f"use one of {', '.join(SCALES)}", param_hint="--scale")
     params = DemoParams.for_scale(scale, seed=seed)
+    prepare_folder(out, force)  # refuse (or clear) before any work starts
     err = console(stderr=True)
     with Progress(TextColumn("{task.description:<26}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, transient=False) as bar:
