@@ -72,7 +72,10 @@ class OpsStore:
         self.engine = make_engine(url, pool_size)
         # Single statements that are atomic on their own (a PostgreSQL claim) skip BEGIN/COMMIT
         # round trips; on SQLite every write keeps BEGIN IMMEDIATE.
-        self.statement_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT") \
+        # A pool of its own, born in autocommit, so a claim costs one round trip (switching a
+        # pooled connection's isolation level and resetting it on return costs several).
+        self.statement_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                                              isolation_level="AUTOCOMMIT", pool_reset_on_return=None) \
             if self.engine.dialect.name == "postgresql" else self.engine
         try:
             self.version = migrate(self.engine)
@@ -103,6 +106,7 @@ class OpsStore:
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()
+        self.statement_engine.dispose()
 
     def __enter__(self) -> OpsStore:
         return self
