@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from closeloop.errors import InputError
 from closeloop.leads.clean import ENRICHMENT, READY, CleanRules, clean_leads, clean_summary
@@ -72,3 +74,20 @@ def test_synthetic_defects_are_found() -> None:
     assert summary[("status", "enrichment")] + summary[("status", "ready")] == 3000
     # the parallel path gives the same answer as the serial one
     assert clean_leads(raw, CleanRules(default_country="US"), jobs=2).equals(cleaned)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "name": st.one_of(st.none(), st.text(max_size=20)),
+    "phone": st.one_of(st.none(), st.text(max_size=20), st.from_regex(r"\+?[0-9 ()-]{3,18}", fullmatch=True)),
+    "email": st.one_of(st.none(), st.text(max_size=20), st.emails()),
+    "company": st.one_of(st.none(), st.text(max_size=15)),
+    "country": st.one_of(st.none(), st.sampled_from(["US", "GB", "fr", "XX", "", "N/A"])),
+}), min_size=1, max_size=15))
+def test_any_input_comes_out_row_for_row(rows: list[dict[str, object]]) -> None:
+    table = leads([{"lead_id": f"x{i}", **r} for i, r in enumerate(rows)])
+    out = clean_leads(table, CleanRules(default_country="US")).to_pylist()
+    assert [r["lead_id"] for r in out] == [f"x{i}" for i in range(len(rows))]
+    for r in out:
+        assert 0.0 <= r["completeness"] <= 1.0
+        assert r["status"] in (READY, ENRICHMENT) and (r["status"] == READY) == (r["phone"] is not None)
