@@ -18,25 +18,35 @@ from closeloop.metrics.definitions import Metric
 from closeloop.metrics.frame import Conventions
 
 
-def lead_table(frame: Any, keys: Sequence[str]) -> Any:
-    """Per group: leads with a sale, leads with a handled sales call, leads touched, sales."""
+def per_lead(frame: Any, keys: Sequence[str]) -> Any:
+    """One row per group and lead touched by a sales call: what happened to that lead in the group.
+
+    ``_first_at``/``_first_sold``: when the lead's first handled sales call in the group was
+    answered and whether it sold; the lead's overall first call is the earliest of these.
+    """
     t = frame.filter(frame.lead_id.notnull() & frame.is_sales)
-    per_lead = t.group_by([*keys, "lead_id"]).aggregate(
-        sold=t.is_sale.cast("int64").max(), handled=t.handled_sales.cast("int64").max(),
-        sales=t.is_sale.cast("int64").sum(),
+    return t.group_by([*keys, "lead_id"]).aggregate(
+        sold=t.is_sale.any(), handled=t.handled_sales.any(), sales=t.count(where=t.is_sale),
+        _first_at=t.answered_at.min(where=t.handled_sales),
+        _first_sold=t.is_sale.cast("int64").argmin(t.answered_at, where=t.handled_sales),
     )
-    g = per_lead.group_by(list(keys)) if keys else per_lead
+
+
+def lead_table(leads: Any, keys: Sequence[str]) -> Any:
+    """Per group: leads with a sale, leads with a handled sales call, leads touched, sales."""
+    g = leads.group_by(list(keys)) if keys else leads
     return g.aggregate(
-        conversion_per_lead__num=per_lead.sold.sum(), conversion_per_lead__den=per_lead.handled.sum(),
-        leads_per_sale__num=per_lead.count(), leads_per_sale__den=per_lead.sales.sum(),
+        conversion_per_lead__num=leads.count(where=leads.sold),
+        conversion_per_lead__den=leads.count(where=leads.handled),
+        leads_per_sale__num=leads.count(), leads_per_sale__den=leads.sales.sum(),
     )
 
 
-def first_table(frame: Any, keys: Sequence[str]) -> Any:
+def first_table(leads: Any, keys: Sequence[str]) -> Any:
     """Per group of each lead's first handled sales call: leads, and those it sold to."""
-    t = frame.filter(frame.handled_sales & frame.lead_id.notnull())
+    t = leads.filter(leads.handled)
     first = t.group_by("lead_id").aggregate(
-        **{k: t[k].argmin(t.answered_at) for k in keys}, _sold=t.is_sale.cast("int64").argmin(t.answered_at)
+        **{k: t[k].argmin(t._first_at) for k in keys}, _sold=t._first_sold.argmin(t._first_at)
     )
     g = first.group_by(list(keys)) if keys else first
     return g.aggregate(first_call_close__num=first._sold.sum(), first_call_close__den=first.count())
@@ -56,17 +66,32 @@ def repeat_table(frame: Any, keys: Sequence[str], conv: Conventions) -> Any:
     gap = narrow._next - narrow._end
     rep = narrow._care & narrow._next.notnull() & (gap <= conv.repeat_contact_days * 86400)
     g = narrow.group_by(list(keys)) if keys else narrow
-    return g.aggregate(repeat_rate__num=rep.cast("int64").sum(), repeat_rate__den=narrow._care.cast("int64").sum())
+    return g.aggregate(repeat_rate__num=narrow.count(where=rep), repeat_rate__den=narrow.count(where=narrow._care))
 
 
 def extra_tables(frame: Any, keys: Sequence[str], metrics: Sequence[Metric], conv: Conventions) -> list[Any]:
-    """The per-lead/first/repeat tables the selected metrics need (each at most once)."""
+    """The per-lead/first/repeat tables the selected metrics need (each at most once).
+
+    The per-lead and first-call tables come from one per-lead aggregation; when both are
+    wanted they are one query (a union the engine runs over that aggregation once), so
+    the calls are read once for both.
+    """
     levels = {m.level for m in metrics}
     out = []
-    if "lead" in levels:
-        out.append(lead_table(frame, keys))
-    if "first" in levels:
-        out.append(first_table(frame, keys))
+    if levels & {"lead", "first"}:
+        leads = per_lead(frame, keys)
+        parts = [f(leads, keys) for level, f in (("lead", lead_table), ("first", first_table)) if level in levels]
+        out.append(_union(parts, keys) if len(parts) > 1 else parts[0])
     if "repeat" in levels:
         out.append(repeat_table(frame, keys, conv))
     return out
+
+
+def _union(tables: list[Any], keys: Sequence[str]) -> Any:
+    """Stack tables with the same keys and different measure columns (others 0) into one."""
+    measures = [c for t in tables for c in t.columns if c not in keys]
+    filled = [
+        t.select(*keys, **{c: (t[c] if c in t.columns else ibis.literal(0)).cast("int64") for c in measures})
+        for t in tables
+    ]
+    return ibis.union(*filled)
