@@ -84,6 +84,17 @@ def flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: What ``--format table`` shows without ``--metrics``: what fits a terminal and answers most questions.
+TABLE_METRICS = ("offered", "handled", "service_level", "abandon_rate", "asa_s", "aht_s", "close_rate", "csat")
+LABELS = {
+    "service_level": "service lvl", "abandon_rate": "abandon", "asa_s": "ASA s", "aht_s": "AHT s",
+    "close_rate": "close rate", "csat": "CSAT", "csat_top2": "CSAT 4-5", "first_call_close": "1st-call close",
+    "conversion_per_lead": "conv/lead", "revenue_per_call": "revenue/call", "resolution_rate": "resolved",
+    "repeat_rate": "repeat", "data_capture": "data capture", "contacts_per_sale": "contacts/sale",
+    "leads_per_sale": "leads/sale", "talk_s_per_sale": "talk s/sale", "short_abandons": "short ab.",
+}
+
+
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:
         return ""
@@ -92,24 +103,68 @@ def _fmt(v: Any, unit: str = "") -> str:
     return str(v)
 
 
-def pretty(rows: list[dict[str, Any]], keys: list[str], names: list[str]) -> list[dict[str, Any]]:
-    """Rows for people: rate [low-high] with ▲/▼ where a group differs beyond noise."""
-    out = []
-    for r in rows:
-        p = {k: r[k] for k in keys}
-        for n in names:
-            if f"{n}_ci" in r:
-                lo, hi = r[f"{n}_ci"]
-                mark = {"higher": " ▲", "lower": " ▼"}.get(r.get(f"{n}_sig") or "", "")
-                p[n] = f"{_fmt(r[n])} [{_fmt(lo)}-{_fmt(hi)}]{mark}" if r[n] is not None else ""
-            else:
-                p[n] = r[n]
-            for extra in ("shrunk", "adjusted"):
-                if f"{n}_{extra}" in r:
-                    lo, hi = r[f"{n}_{extra}_ci"]
-                    p[f"{n} {extra}"] = f"{_fmt(r[f'{n}_{extra}'])} [{_fmt(lo)}-{_fmt(hi)}]"
-        out.append(p)
-    return out
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f}"
+
+
+def _cell(r: dict[str, Any], name: str, extra: str = "") -> str:
+    """One metric of one row for people: ``54.5% [53.9-55.1] ▲`` for rates, plain numbers otherwise."""
+    key = f"{name}_{extra}" if extra else name
+    v = r.get(key)
+    if f"{key}_ci" in r:
+        if v is None:
+            return "n/a"
+        lo, hi = r[f"{key}_ci"]
+        mark = "" if extra else {"higher": " ▲", "lower": " ▼"}.get(r.get(f"{name}_sig") or "", "")
+        return f"{_pct(v)}% [{_pct(lo)}-{_pct(hi)}]{mark}"
+    if v is None:
+        return "n/a"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def table_columns(rows: list[dict[str, Any]], keys: list[str], names: list[str]) -> list[tuple[str, list[str]]]:
+    """(header, cells) per column: the group keys, then each metric (and its shrunk/adjusted forms)."""
+    cols = [(k, [str(r[k]) if r[k] is not None else "(none)" for r in rows]) for k in keys]
+    for n in names:
+        label = LABELS.get(n, n)
+        if any(f"{n}_ci" in r for r in rows):
+            label += " % [95% CI]"
+        cols.append((label, [_cell(r, n) for r in rows]))
+        for extra in ("shrunk", "adjusted"):
+            if any(f"{n}_{extra}" in r for r in rows):
+                cols.append((f"{LABELS.get(n, n)} {extra} %", [_cell(r, n, extra) for r in rows]))
+    return cols
+
+
+def print_table(rows: list[dict[str, Any]], keys: list[str], names: list[str], width: int) -> None:
+    """Print the scorecard as one or more tables that fit ``width`` columns, each repeating the group keys.
+
+    Why: squeezing twenty metrics into 80 columns folds every header and number into a
+    one-character column; splitting keeps each cell on one line.
+    """
+    from rich.table import Table
+
+    cols = table_columns(rows, keys, names)
+    size = [max(len(h.split(" % ")[0]), *(len(c) for c in cells), 4) + 3 for h, cells in cols]
+    nkeys = len(keys)
+    chunks: list[list[int]] = []
+    room = max(width - sum(size[:nkeys]) - 1, 20)
+    for i in range(nkeys, len(cols)):
+        if not chunks or sum(size[j] for j in chunks[-1]) + size[i] > room:
+            chunks.append([])
+        chunks[-1].append(i)
+    out = console()
+    for part, chunk in enumerate(chunks or [[]]):
+        title = "scorecard" if len(chunks) < 2 else f"scorecard ({part + 1}/{len(chunks)})"
+        table = Table(title=title, show_lines=False)
+        for i in [*range(nkeys), *chunk]:
+            header = cols[i][0].replace(" % [95% CI]", "\n% [95% CI]")
+            table.add_column(header, no_wrap=True, overflow="ellipsis", justify="left" if i < nkeys else "right")
+        for r in range(len(rows)):
+            table.add_row(*(cols[i][1][r] for i in [*range(nkeys), *chunk]))
+        out.print(table)
 
 
 def scorecard_cmd(
@@ -119,7 +174,9 @@ def scorecard_cmd(
     end: ToOpt = None,
     where: WhereOpt = None,
     metrics: Annotated[
-        str | None, typer.Option("--metrics", help=f"Metrics, comma-separated. Known: {', '.join(METRICS)}.")
+        str | None,
+        typer.Option("--metrics", help=f"Metrics, comma-separated, or 'all'. Known: {', '.join(METRICS)}. "
+                     f"The table shows {', '.join(TABLE_METRICS)} by default; JSON and CSV every metric."),
     ] = None,
     adjust_for: AdjustOpt = None,
     pvalues: Annotated[str, typer.Option("--pvalues", help="Multiple-comparison correction: holm, bh, none.")] = "holm",
@@ -130,16 +187,22 @@ def scorecard_cmd(
     """Metrics by group and period, with 95% Wilson CIs and significance marks.
 
     Dimensions: center_id, vendor, country, queue, call_type, direction, agent_id, team,
-    source, product, outcome, hour, weekday, and any extra call column. Rates marked ▲/▼
+    source, product, outcome, hour, weekday, and any extra call column. The table shows rates
+    as percentages with their 95% CI and splits into several tables to fit the terminal;
+    n/a means not measurable (no calls in the denominator). Rates marked ▲/▼
     differ from the other groups of the same period beyond noise (two-proportion test,
     Holm-corrected). Grouping by agent_id adds empirical-Bayes shrunk rates; --adjust-for
     adds mix-adjusted close rates (<name>_adjusted in JSON). See docs/metrics.md.
     """
     settings = settings_for(workspace)
     conv = conventions(settings, conf=conf)
+    chosen = split(metrics)
+    if chosen == ("all",):
+        chosen = DEFAULT_METRICS
+    default = TABLE_METRICS if fmt is OutputFormat.table else DEFAULT_METRICS
     req = ScorecardRequest(
         selection=selection_from(by, where, start, end), grain=grain.value if grain else None,
-        metrics=split(metrics) or DEFAULT_METRICS, adjust_for=split(adjust_for), pvalue_method=pvalues,
+        metrics=chosen or default, adjust_for=split(adjust_for), pvalue_method=pvalues,
     )
     with open_warehouse(settings, read_only=True) as wh:
         card = scorecard(Tables.from_backend(wh.ibis()), conv, req)
@@ -149,8 +212,11 @@ def scorecard_cmd(
     if fmt is OutputFormat.csv:
         emit_rows(flat(card.rows), fmt)
         return
-    emit_rows(pretty(card.rows, card.keys, [m.name for m in card.metrics]), fmt, title="scorecard")
+    print_table(card.rows, card.keys, [m.name for m in card.metrics], console().width)
     err = console(stderr=True)
+    if not chosen:
+        err.print("showing the common metrics; choose others with --metrics NAME,... (or --metrics all); "
+                  "--format json or csv gives every metric")
     for t in card.tests:
         if t["significant"]:
             when = f" in {t['period']}" if t["period"] else ""

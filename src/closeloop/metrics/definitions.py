@@ -162,6 +162,10 @@ METRIC_LIST: tuple[Metric, ...] = (
 
 METRICS: dict[str, Metric] = {m.name: m for m in METRIC_LIST}
 
+#: Metrics that measure selling: where no call of a selection ended in a sale (a source with no
+#: sale outcomes, or care calls only), they are not measurable rather than 0 %.
+SALE_METRICS = ("close_rate", "first_call_close", "conversion_per_lead", "revenue_per_call")
+
 #: What ``scorecard`` shows when no ``--metrics`` is given.
 DEFAULT_METRICS = (
     "offered", "handled", "abandon_rate", "service_level", "asa_s", "aht_s", "sales", "close_rate",
@@ -191,4 +195,4 @@ def aggregations(frame: Any, metrics: list[Metric], conv: Conventions) -> dict[s
     return out
 
 
-__all__ = ["DEFAULT_METRICS", "METRICS", "METRIC_LIST", "Metric", "aggregations", "metric"]
+__all__ = ["DEFAULT_METRICS", "METRICS", "METRIC_LIST", "SALE_METRICS", "Metric", "aggregations", "metric"]

@@ -12,7 +12,7 @@ from typing import Any
 import ibis
 import numpy as np
 
-from closeloop.errors import InputError
+from closeloop.errors import EmptySelectionError, InputError
 from closeloop.metrics.definitions import metric
 from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich
 from closeloop.metrics.scorecard import ADJUSTABLE, adjustment_cells
@@ -122,6 +122,9 @@ def mode_switching(
         rows = agg.to_pyarrow().to_pylist()
         out[key] = _rate_rows(rows, col, key)
     require_rows(sum(r["calls"] for r in out["previous"]), selection)
+    if not sum(r["sales"] for r in out["previous"]):
+        raise EmptySelectionError(f"no handled sales call in the selection ({selection.describe()}) ended in a sale: "
+                                  "close rates by previous call are not measurable")
     prev = {r["previous"]: r for r in out["previous"]}
     if "care" in prev and "sales" in prev:
         c, s = prev["care"], prev["sales"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from closeloop.metrics.definitions import DEFAULT_METRICS, Metric, aggregations, metric
+from closeloop.metrics.definitions import DEFAULT_METRICS, SALE_METRICS, Metric, aggregations, metric
 from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich, with_period
 from closeloop.metrics.leadlevel import extra_tables
 from closeloop.metrics.localtime import period_start
@@ -87,8 +87,15 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     tests: list[dict[str, Any]] = []
     notes: list[str] = []
     periods = _period_index(data, req.grain)
+    unmeasured = _unmeasured(data, metrics)
+    if unmeasured:
+        notes.append(f"no call in the selection ended in a sale, so {', '.join(unmeasured)} cannot be measured "
+                     "(shown as n/a / null, not 0): does the data record sale outcomes?")
     for m in metrics:
         _fill_metric(rows, data, m, conv)
+        if m.name in unmeasured:
+            _blank(rows, m)
+            continue
         if m.is_rate and req.selection.by:
             tests += _significance(rows, data, m, periods, req)
         if m.is_rate and "agent_id" in keys and m.name in req.shrink:
@@ -107,6 +114,7 @@ def _aggregate(
     joined = [m for m in metrics if m.parts is not None and m not in main]
     aggs = aggregations(lean_frame, main, conv)
     aggs["_calls"] = lean_frame.count()
+    aggs["_sales"] = lean_frame.count(where=lean_frame.is_sale)
     if "agent_id" in keys and "team" not in keys:
         aggs["_team"] = lean_frame.team.max()
     data = _columns(_grouped(lean_frame, keys, aggs).order_by(keys) if keys else _grouped(lean_frame, keys, aggs))
@@ -124,6 +132,21 @@ def _aggregate(
                 for name in names:
                     data[name][i] += extra[name][j] or 0
     return data
+
+
+def _unmeasured(data: dict[str, list[Any]], metrics: list[Metric]) -> list[str]:
+    """Sale metrics that would read 0 % only because nothing in the selection is a sale."""
+    if sum(int(v or 0) for v in data["_sales"]) > 0:
+        return []
+    return [m.name for m in metrics if m.name in SALE_METRICS and any(data.get(f"{m.name}__den") or [])]
+
+
+def _blank(rows: list[dict[str, Any]], m: Metric) -> None:
+    """Mark a metric not measurable in every row (its ``_n`` stays: the calls were there)."""
+    for r in rows:
+        r[m.name] = None
+        if m.is_rate:
+            r[f"{m.name}_ci"] = [None, None]
 
 
 def _grouped(frame: Any, keys: list[str], aggs: dict[str, Any]) -> Any:

@@ -60,7 +60,7 @@ def headline(ctx: ReportContext) -> SectionResult:
     html = ctx.render("kpis.html.j2", tiles=tiles, charts=[Markup(rates), Markup(volume), Markup(funnel)])
     summary = [
         f"{row['handled']:,} handled of {row['offered']:,} offered + {row['dialled']:,} dialled; "
-        f"close rate {pct(row['close_rate'])} {ci_text(row.get('close_rate_ci'))}, "
+        f"close rate {pct(row['close_rate'])} {ci_text(row.get('close_rate_ci'))}".rstrip() + ", "
         f"service level {pct(row['service_level'])}, abandon {pct(row['abandon_rate'])}"
     ]
     return SectionResult(html, summary)
