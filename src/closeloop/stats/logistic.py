@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit
-from scipy.stats import norm
+from scipy.special import expit, ndtr
 
 from closeloop.errors import InputError
 from closeloop.stats.intervals import z_value
@@ -99,7 +98,7 @@ def logistic_regression(
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     z = z_value(conf)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pvalues = 2 * norm.sf(np.abs(beta / se))
+        pvalues = 2 * ndtr(-np.abs(beta / se))  # = 2 * norm.sf(|z|)
     return LogisticFit(
         names=names, coef=beta, se=se, ci_low=beta - z * se, ci_high=beta + z * se, pvalues=pvalues, cov=cov,
         loglik=_loglik(Xa @ beta, ya, m), n_iter=n_iter, converged=converged, conf=conf,

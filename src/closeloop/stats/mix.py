@@ -29,8 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, logit
-from scipy.stats import norm
+from scipy.special import expit, logit, ndtr
 
 from closeloop.errors import InputError
 from closeloop.stats.intervals import diff_interval, wilson_interval, z_value
@@ -110,7 +109,7 @@ class MixAdjustment:
             a=a, b=b, rate_a=rate_a, rate_b=rate_b, gap=gap, gap_ci=(float(gap_ci[0]), float(gap_ci[1])),
             mix=gap - perf, mix_ci=_clip_diff(mix - z * se_mix, mix + z * se_mix),
             performance=float(perf), performance_ci=_clip_diff(perf - z * se_perf, perf + z * se_perf),
-            performance_pvalue=float(2 * norm.sf(abs(perf) / se_perf)) if se_perf > 0 else 1.0,
+            performance_pvalue=float(2 * ndtr(-abs(perf) / se_perf)) if se_perf > 0 else 1.0,
         )
 
     def _with_group(self, g: int) -> np.ndarray:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, polygamma
-from scipy.stats import beta as beta_dist
 
 from closeloop.errors import InputError
 
@@ -214,6 +213,8 @@ def eb_shrinkage(
     >>> [round(v, 4) for v in s.estimate]
     [0.3173, 0.3]
     """
+    from scipy.stats import beta as beta_dist  # imported here: scipy.stats costs ~0.5 s to import
+
     x, m = _check(successes, n)
     a, b = prior if prior is not None else fit_beta_prior(x, m)
     if np.any(np.asarray(a) <= 0) or np.any(np.asarray(b) <= 0):
