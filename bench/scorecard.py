@@ -14,7 +14,11 @@ process with its peak memory (max RSS) measured:
 
 Targets (issue 4): 10M calls <= 5 s and 100M calls <= 60 s per scorecard on a 2-core machine.
 
-    .venv/bin/python bench/scorecard.py [--rows 10000000] [--no-pandas] [--keep DIR]
+    .venv/bin/python bench/scorecard.py [--rows 10000000] [--no-pandas] [--core] [--keep DIR]
+        [--compare-src DIR]   # e.g. git archive OLD src/closeloop | tar -x -C /tmp/old; --compare-src /tmp/old/src
+
+Each run reports wall time, CPU time (getrusage of its process, DuckDB's threads included:
+on a shared machine wall time depends on what else runs, CPU time much less) and peak RSS.
 """
 
 from __future__ import annotations
@@ -128,15 +132,15 @@ else:
     card = scorecard(Tables.from_backend(wh.ibis()), Conventions(), req)
     groups = len(card.rows)
 elapsed = time.perf_counter() - t0
-print(json.dumps({"mode": mode, "seconds": elapsed, "groups": groups,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"mode": mode, "seconds": elapsed, "cpu_s": use.ru_utime + use.ru_stime, "groups": groups,
+                  "peak_mib": use.ru_maxrss / 1024}))
 """
 
 
-def run(path: Path, mode: str) -> dict:
-    """Time one scorecard in a fresh process; returns seconds, groups and peak MiB."""
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), mode, str(ROOT / "src")], capture_output=True,
-                          text=True)
+def run(path: Path, mode: str, src: Path = ROOT / "src") -> dict:
+    """Time one scorecard in a fresh process; returns wall and CPU seconds, groups and peak MiB."""
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), mode, str(src)], capture_output=True, text=True)
     if proc.returncode != 0:
         return {"mode": mode, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -149,6 +153,8 @@ def main() -> None:
     ap.add_argument("--core", action="store_true",
                     help="also time the call-level metrics only (no per-lead, first-call or repeat passes)")
     ap.add_argument("--keep", type=Path, help="generate into (or reuse) this folder instead of a temporary one")
+    ap.add_argument("--compare-src", type=Path,
+                    help="also time the scorecards with another src/ (e.g. an older commit, via git archive)")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="closeloop-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,16 +166,24 @@ def main() -> None:
     results = [run(path, "center_week"), run(path, "agent")]
     if args.core:
         results += [run(path, "center_week_core"), run(path, "agent_core")]
+    if args.compare_src:
+        for mode in ("center_week", "agent"):
+            results.append({**run(path, mode, args.compare_src), "mode": f"{mode}@compare"})
     if not args.no_pandas:
         results.append(run(path, "pandas"))
+    print(f"{'run':>20}  {'wall':>8}  {'CPU':>8}  {'groups':>6}  peak RSS")
     for r in results:
         if "error" in r:
-            print(f"{r['mode']:>12}: failed: {r['error']}")
+            print(f"{r['mode']:>20}: failed: {r['error']}")
         else:
-            print(f"{r['mode']:>12}: {r['seconds']:7.2f} s  {r['groups']:>6} groups  peak {r['peak_mib']:,.0f} MiB")
+            print(f"{r['mode']:>20}  {r['seconds']:7.2f}s  {r['cpu_s']:7.2f}s  {r['groups']:>6}  "
+                  f"{r['peak_mib']:,.0f} MiB")
     ok = {r["mode"]: r for r in results if "error" not in r}
-    if "pandas" in ok and "center_week" in ok:
-        print(f"pandas / closeloop (center x week): {ok['pandas']['seconds'] / ok['center_week']['seconds']:.1f}x")
+    if "pandas" in ok:
+        for mode in ("center_week", "agent"):
+            if mode in ok:
+                print(f"pandas / closeloop ({mode}): wall {ok['pandas']['seconds'] / ok[mode]['seconds']:.1f}x, "
+                      f"CPU {ok['pandas']['cpu_s'] / ok[mode]['cpu_s']:.1f}x")
     if not args.keep:
         path.unlink()
 
