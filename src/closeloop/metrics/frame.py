@@ -147,6 +147,37 @@ def enrich(tables: Tables, conv: Conventions, needs: Iterable[str] | None = ALL)
         weekday=(t.local_day + 3) % 7,
         handle_s=t.conn_s + t.wrap_s.fill_null(0.0),
         short_abandon=t.abandoned & (t.wait_s < conv.short_abandon_s),
+        within_sl=t.wait_s <= conv.service_level_threshold_s,
+        is_resolved=t.outcome == "resolved",
+        csat_known=t.csat.notnull(),
+        csat_top=t.csat >= 4,
+    )
+
+
+#: The per-call yes/no facts metric conditions are made of (see :func:`cells`).
+FLAGS = (
+    "is_inbound", "answered", "abandoned", "short_abandon", "is_sale", "is_sales", "is_care", "handled_sales",
+    "handled_care", "within_sl", "is_resolved", "csat_known", "csat_top",
+)
+#: The per-call amounts metrics add up (means and ratios).
+AMOUNTS = ("wait_s", "handle_s", "order_value", "csat", "talk_s")
+
+
+def cells(frame: Any, keys: list[str]) -> Any:
+    """Calls grouped by the keys and every flag: ``_n`` calls per cell and the sum of each amount.
+
+    Why: a call-level metric is a count or sum of calls under a condition made of flags, so
+    it can be computed from these cells exactly as from the calls (``_n`` weighs each cell).
+    An engine updates a handful of aggregates per call here instead of one per metric part
+    (about thirty), which halves the main pass of a large scorecard; the cells are few
+    (groups x the flag combinations that occur, typically under a hundred). Each cell has
+    either all or none of its amounts known where it matters (``answered`` decides
+    ``handle_s``, ``csat_known`` decides ``csat``), so a cell's sum is null exactly when its
+    calls' values are.
+    """
+    cols = [*keys, *(f for f in FLAGS if f not in keys)]
+    return frame.group_by(cols).aggregate(
+        _n=frame.count(), **{a: frame[a].cast("float64").sum() for a in AMOUNTS},
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from closeloop.metrics.definitions import DEFAULT_METRICS, SALE_METRICS, Metric, aggregations, metric
-from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich, with_period
+from closeloop.metrics.frame import Conventions, Tables, cells, dimensions, enrich, with_period
 from closeloop.metrics.leadlevel import extra_tables
 from closeloop.metrics.localtime import period_start
 from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns, require_rows
@@ -112,12 +112,16 @@ def _aggregate(
     """Run the call-level aggregation and any joined/per-lead/first/repeat tables; merge them by group."""
     main = [m for m in metrics if m.parts is not None and m.needs <= set(lean_frame.columns)]
     joined = [m for m in metrics if m.parts is not None and m not in main]
-    aggs = aggregations(lean_frame, main, conv)
-    aggs["_calls"] = lean_frame.count()
-    aggs["_sales"] = lean_frame.count(where=lean_frame.is_sale)
-    if "agent_id" in keys and "team" not in keys:
-        aggs["_team"] = lean_frame.team.max()
-    data = _columns(_grouped(lean_frame, keys, aggs).order_by(keys) if keys else _grouped(lean_frame, keys, aggs))
+    team = "agent_id" in keys and "team" not in keys
+    # columns metrics need beyond the flags (data capture's ``captured``) become cell keys too
+    needed = sorted(set().union(*(m.needs for m in main)) - set(keys))
+    c = cells(lean_frame, [*keys, *needed, *(["team"] if team else [])])
+    aggs = aggregations(c, main, conv)
+    aggs["_calls"] = c._n.sum()
+    aggs["_sales"] = c._n.sum(where=c.is_sale).fill_null(0)
+    if team:
+        aggs["_team"] = c.team.max()
+    data = _columns(_grouped(c, keys, aggs).order_by(keys) if keys else _grouped(c, keys, aggs))
     data = _drop_empty(data)
     index = {tuple(data[k][i] for k in keys): i for i in range(len(data["_calls"]))}
     tables = [_joined_table(frame, keys, m, conv) for m in joined]
