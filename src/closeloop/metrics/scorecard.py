@@ -117,7 +117,7 @@ def _aggregate(
     needed = sorted(set().union(*(m.needs for m in main)) - set(keys))
     c = cells(lean_frame, [*keys, *needed, *(["team"] if team else [])])
     aggs = aggregations(c, main, conv)
-    aggs["_calls"] = c._n.sum()
+    aggs["_calls"] = c._n.sum().fill_null(0)
     aggs["_sales"] = c._n.sum(where=c.is_sale).fill_null(0)
     if team:
         aggs["_team"] = c.team.max()
