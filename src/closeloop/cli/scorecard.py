@@ -95,14 +95,6 @@ LABELS = {
 }
 
 
-def _fmt(v: Any, unit: str = "") -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.3f}" if abs(v) < 10 else f"{v:,.1f}"
-    return str(v)
-
-
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v * 100:.1f}"
 
