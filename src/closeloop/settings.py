@@ -22,6 +22,8 @@ DEFAULT_CONFIG = """\
 [warehouse]
 # Where analytical data lives. duckdb:///FILE is the embedded default.
 url = "duckdb:///warehouse.duckdb"
+# Most memory the embedded database may use before it spills to disk (e.g. "1GB", "8GB").
+memory_limit = "1GB"
 
 [ops]
 # Operational store (lead queues, follow-ups). sqlite:///FILE by default;
@@ -60,6 +62,7 @@ class Settings:
 
     root: Path
     warehouse_url: str = "duckdb:///warehouse.duckdb"
+    warehouse_memory_limit: str | None = None
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)
@@ -140,6 +143,7 @@ def load_settings(root: Path) -> Settings:
     return Settings(
         root=root.resolve(),
         warehouse_url=wh.get("url", "duckdb:///warehouse.duckdb"),
+        warehouse_memory_limit=wh.get("memory_limit"),
         ops_url=ops.get("url", "sqlite:///ops.sqlite"),
         default_timezone=tz,
         metrics=metrics,

@@ -66,13 +66,18 @@ def table_ddl(schema: RecordSchema) -> str:
 class Warehouse:
     """A DuckDB database holding the canonical tables of one workspace."""
 
-    def __init__(self, path: Path | str = ":memory:", read_only: bool = False) -> None:
+    def __init__(self, path: Path | str = ":memory:", read_only: bool = False, memory_limit: str | None = None) -> None:
         self.path = str(path)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise StorageError(f"cannot open warehouse {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            try:
+                self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            except duckdb.Error as exc:
+                raise StorageError(f"warehouse.memory_limit {memory_limit!r} is not a size like '1GB': {exc}") from exc
         # Track query progress (for progress bars via query_progress) but never print it.
         self.con.execute("SET enable_progress_bar = true")
         self.con.execute("SET enable_progress_bar_print = false")
@@ -137,4 +142,4 @@ class Warehouse:
 
 def open_warehouse(settings: Settings, read_only: bool = False) -> Warehouse:
     """Open the warehouse a workspace's settings point at."""
-    return Warehouse(settings.warehouse_path(), read_only=read_only)
+    return Warehouse(settings.warehouse_path(), read_only=read_only, memory_limit=settings.warehouse_memory_limit)
