@@ -18,22 +18,12 @@ from closeloop.metrics.definitions import Metric
 from closeloop.metrics.frame import Conventions
 
 
-def per_lead(frame: Any, keys: Sequence[str]) -> Any:
-    """One row per group and lead touched by a sales call: what happened to that lead in the group.
-
-    ``_first_at``/``_first_sold``: when the lead's first handled sales call in the group was
-    answered and whether it sold; the lead's overall first call is the earliest of these.
-    """
-    t = frame.filter(frame.lead_id.notnull() & frame.is_sales)
-    return t.group_by([*keys, "lead_id"]).aggregate(
-        sold=t.is_sale.any(), handled=t.handled_sales.any(), sales=t.count(where=t.is_sale),
-        _first_at=t.answered_at.min(where=t.handled_sales),
-        _first_sold=t.is_sale.cast("int64").argmin(t.answered_at, where=t.handled_sales),
-    )
-
-
-def lead_table(leads: Any, keys: Sequence[str]) -> Any:
+def lead_table(frame: Any, keys: Sequence[str]) -> Any:
     """Per group: leads with a sale, leads with a handled sales call, leads touched, sales."""
+    t = frame.filter(frame.lead_id.notnull() & frame.is_sales)
+    leads = t.group_by([*keys, "lead_id"]).aggregate(
+        sold=t.is_sale.any(), handled=t.handled_sales.any(), sales=t.count(where=t.is_sale),
+    )
     g = leads.group_by(list(keys)) if keys else leads
     return g.aggregate(
         conversion_per_lead__num=leads.count(where=leads.sold),
@@ -42,11 +32,11 @@ def lead_table(leads: Any, keys: Sequence[str]) -> Any:
     )
 
 
-def first_table(leads: Any, keys: Sequence[str]) -> Any:
+def first_table(frame: Any, keys: Sequence[str]) -> Any:
     """Per group of each lead's first handled sales call: leads, and those it sold to."""
-    t = leads.filter(leads.handled)
+    t = frame.filter(frame.handled_sales & frame.lead_id.notnull())
     first = t.group_by("lead_id").aggregate(
-        **{k: t[k].argmin(t._first_at) for k in keys}, _sold=t._first_sold.argmin(t._first_at)
+        **{k: t[k].argmin(t.answered_at) for k in keys}, _sold=t.is_sale.cast("int64").argmin(t.answered_at)
     )
     g = first.group_by(list(keys)) if keys else first
     return g.aggregate(first_call_close__num=first._sold.sum(), first_call_close__den=first.count())
@@ -72,26 +62,16 @@ def repeat_table(frame: Any, keys: Sequence[str], conv: Conventions) -> Any:
 def extra_tables(frame: Any, keys: Sequence[str], metrics: Sequence[Metric], conv: Conventions) -> list[Any]:
     """The per-lead/first/repeat tables the selected metrics need (each at most once).
 
-    The per-lead and first-call tables come from one per-lead aggregation; when both are
-    wanted they are one query (a union the engine runs over that aggregation once), so
-    the calls are read once for both.
+    Lead and first-call tables are separate queries: deriving both from one per-lead
+    aggregation (materialised once by the engine) measured no faster at 10M calls and
+    held more memory.
     """
     levels = {m.level for m in metrics}
     out = []
-    if levels & {"lead", "first"}:
-        leads = per_lead(frame, keys)
-        parts = [f(leads, keys) for level, f in (("lead", lead_table), ("first", first_table)) if level in levels]
-        out.append(_union(parts, keys) if len(parts) > 1 else parts[0])
+    if "lead" in levels:
+        out.append(lead_table(frame, keys))
+    if "first" in levels:
+        out.append(first_table(frame, keys))
     if "repeat" in levels:
         out.append(repeat_table(frame, keys, conv))
     return out
-
-
-def _union(tables: list[Any], keys: Sequence[str]) -> Any:
-    """Stack tables with the same keys and different measure columns (others 0) into one."""
-    measures = [c for t in tables for c in t.columns if c not in keys]
-    filled = [
-        t.select(*keys, **{c: (t[c] if c in t.columns else ibis.literal(0)).cast("int64") for c in measures})
-        for t in tables
-    ]
-    return ibis.union(*filled)
