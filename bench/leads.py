@@ -169,6 +169,7 @@ def main() -> None:
     ap.add_argument("--claims", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--only", choices=["intake", "scoring", "claims"])
     args = ap.parse_args()
     print(f"closeloop leads benchmark on {os.cpu_count()} cores")
@@ -195,10 +196,11 @@ def main() -> None:
                 engine.dispose()
         else:
             print("postgresql: skipped (no CLOSELOOP_TEST_PG_URL / .ci/pg.env)")
-        with tempfile.TemporaryDirectory() as tmp:
-            sq = f"sqlite:///{tmp}/ops.sqlite"
-            bench_claims(sq, "sqlite", args.claims, args.workers, 1)
-            bench_claims(sq, "sqlite", args.claims, args.workers, 10)
+        if not args.skip_sqlite:
+            with tempfile.TemporaryDirectory() as tmp:
+                sq = f"sqlite:///{tmp}/ops.sqlite"
+                bench_claims(sq, "sqlite", args.claims, args.workers, 1)
+                bench_claims(sq, "sqlite", args.claims, args.workers, 10)
 
 
 if __name__ == "__main__":

@@ -133,9 +133,9 @@ def test_expired_claims_go_back_and_records_need_a_claim(store: OpsStore) -> Non
 
 
 def test_migrations_run_once(store: OpsStore) -> None:
-    assert store.version == 1
+    assert store.version == 2
     with OpsStore(store.url) as again:
-        assert again.version == 1
+        assert again.version == 2
 
 
 def test_bad_urls() -> None:

@@ -24,8 +24,17 @@ def _v1(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v2(conn: Connection) -> None:
+    # Claims only ever look at ready items: a partial index holds just those, so it stays small
+    # however long the queue's history grows, and claimed rows leave it.
+    conn.execute(text(
+        "CREATE INDEX IF NOT EXISTS ix_lead_queue_ready ON lead_queue "
+        "(campaign, escalated DESC, priority DESC, lead_created_at, id) WHERE status = 'ready'"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "lead queue, attempts, follow-ups, do-not-call list", _v1),
+    (2, "partial index of ready queue items", _v2),
 ]
 _LOCK_ID = 7_202_611  # arbitrary, constant: the advisory lock closeloop's migrations take
 
