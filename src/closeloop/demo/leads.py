@@ -32,6 +32,7 @@ OUTBOUND_PEAK = {"outbound_us": 24.0, "outbound_ph": 40.0}  # new leads per hour
 LEAD_AGE_DAYS = (0.3, 8.0, 3.0, 20.0)
 QUALITY_SD = 0.4
 PRODUCTS = ("laser printer", "office router", "desk phone system", "network storage", "managed print plan")
+PRODUCT_MIX = (0.3, 0.25, 0.2, 0.15, 0.1)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class LeadPlan:
     created_s: np.ndarray
     ready_s: np.ndarray
     queue: np.ndarray  # queue name it is called on
+    product: np.ndarray  # index into PRODUCTS
 
     def __len__(self) -> int:
         return len(self.lead_id)
@@ -84,11 +86,15 @@ def plan_leads(s: Scenario, p: DemoParams) -> LeadPlan:
     created = np.concatenate([c for _, _, c, _ in parts])
     source = np.concatenate([x for _, _, _, x in parts]).astype(np.int64)
     s2 = math.log1p(QUALITY_SD**2)
-    quality = quality_by_source[source] * rng.lognormal(-s2 / 2, math.sqrt(s2), len(source))
+    product = rng.choice(len(PRODUCTS), len(source), p=PRODUCT_MIX)
+    product_quality = np.array([p.effects.product_quality[name] for name in PRODUCTS])
+    age_weeks = np.maximum(ready - created, 0.0) / (7 * 86400.0)
+    quality = (quality_by_source[source] * product_quality[product] * p.effects.age_decay_per_week**age_weeks
+               * rng.lognormal(-s2 / 2, math.sqrt(s2), len(source)))
     order = np.lexsort((ready, created))
     n = len(order)
     ids = np.array([f"L{i:07d}" for i in range(n)], dtype=object)
-    return LeadPlan(ids, source[order], quality[order], created[order], ready[order], queue[order])
+    return LeadPlan(ids, source[order], quality[order], created[order], ready[order], queue[order], product[order])
 
 
 def attach(s: Scenario, plan: LeadPlan) -> None:
@@ -116,11 +122,10 @@ def contact_fields(n: int, seed: int) -> pa.Table:
 
 def leads_table(s: Scenario, plan: LeadPlan, contacts: pa.Table, seed: int) -> pa.Table:
     """Canonical leads (plus ``true_person``): the plan's ids, times and sources, the contact fields."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9D]))
     base = int(s.start.timestamp() * 1_000_000)
     created = pa.array(base + np.rint(plan.created_s * 1e6).astype(np.int64), pa.int64()).cast(
         pa.timestamp("us", tz="UTC"))
-    product = np.array(PRODUCTS, dtype=object)[rng.choice(len(PRODUCTS), len(plan), p=[.3, .25, .2, .15, .1])]
+    product = np.array(PRODUCTS, dtype=object)[plan.product]
     cols = {
         "lead_id": pa.array(plan.lead_id, pa.string()),
         "created_at": created,

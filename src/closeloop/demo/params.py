@@ -54,6 +54,13 @@ class Effects:
     source_quality: dict[str, float] = field(default_factory=lambda: {
         "web_form": 1.2, "trade_show": 1.0, "partner_referral": 1.7, "purchased_list": 0.45,
     })
+    # ... and lead attributes a scorer can learn beyond the source (odds multipliers):
+    # the product asked about, and interest cooling with the lead's age when first called.
+    product_quality: dict[str, float] = field(default_factory=lambda: {
+        "laser printer": 1.0, "office router": 1.3, "desk phone system": 0.6, "network storage": 1.8,
+        "managed print plan": 0.45,
+    })
+    age_decay_per_week: float = 0.7
     # 2. blending: log-odds lost on the first sales call after a care call, share left per further sales call
     switch_penalty: float = 0.9
     switch_decay: float = 0.55
