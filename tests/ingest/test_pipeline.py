@@ -164,3 +164,34 @@ def test_ingest_arrow_typed_table_like_a_file(wh: Warehouse) -> None:
     res = ingest_arrow(wh, "calls", table, source="sim:test")
     assert (res.loaded, res.rejected) == (2, 0)
     assert wh.con.execute("SELECT epoch(offered_at) FROM calls LIMIT 1").fetchone()[0] == 1_750_000_000
+
+
+def test_interrupted_first_load_leaves_the_empty_table(wh: Warehouse, tmp_path: Path) -> None:
+    """A first load renames its stage into place; an interrupt must undo that too."""
+    from closeloop.model import CALLS
+
+    def interrupt(step: str) -> None:
+        if step == "committing":
+            raise KeyboardInterrupt
+
+    path = write_csv(tmp_path / "a.csv", [call(call_id="F1"), call(call_id="F2", csat="9")], CALL_HEADER)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_file(wh, "calls", path, progress=interrupt)
+    assert wh.columns("calls") == CALLS.names
+    assert counts(wh) == (0, 0, 1)  # only the centers ingest of the fixture is logged
+    res = ingest_file(wh, "calls", path)
+    assert (res.loaded, res.rejected) == (1, 1)
+    assert wh.columns("calls") == CALLS.names
+    tables = {r[0] for r in wh.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "__stage" not in tables
+
+
+def test_first_load_keeps_extra_columns_and_later_loads_upsert(wh: Warehouse, tmp_path: Path) -> None:
+    first = [{**call(call_id="X1"), "campaign": "spring"}]
+    ingest_file(wh, "calls", write_csv(tmp_path / "a.csv", first))
+    assert wh.columns("calls")[-1] == "campaign"
+    second = [{**call(call_id="X1", outcome="no_sale", order_value=""), "campaign": "summer"}, call(call_id="X2")]
+    res = ingest_file(wh, "calls", write_csv(tmp_path / "b.csv", second))
+    assert (res.loaded, res.replaced) == (2, 1)
+    assert wh.con.execute("SELECT call_id, outcome, campaign FROM calls ORDER BY call_id").fetchall() == [
+        ("X1", "no_sale", "summer"), ("X2", "sale", None)]

@@ -59,12 +59,13 @@ def _tz_expression(schema: RecordSchema, columns: list[str], default_tz: str) ->
 
 def stage_rows(
     con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str, columns: list[str], default_tz: str,
-    raw_expr: str = "__raw",
+    raw_expr: str = "__raw", persistent: bool = False,
 ) -> list[str]:
     """Create the stage table of typed values and error text; return the extra columns kept.
 
     ``raw_expr`` rebuilds a row's raw text from the source columns; it is evaluated only
     for rows that break a rule (most rows never need it, and building text is costly).
+    A ``persistent`` stage can later become the record's table (see :func:`swap_into_place`).
     """
     extras = [c for c in columns if c not in schema.names and not c.startswith("__")]
     present = set(columns)
@@ -74,7 +75,7 @@ def stage_rows(
     value_cols = ", ".join(q("__v_" + f.name) for f in schema.fields)
     extra_cols = "".join(f", {q(c)}" for c in extras)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {STAGE} AS
+        CREATE OR REPLACE {"" if persistent else "TEMP "}TABLE {STAGE} AS
         SELECT __line, CASE WHEN __err <> '' THEN {raw_expr} END AS __raw, __err, {value_cols}{extra_cols}
         FROM (
             SELECT *, {err} AS __err FROM (
@@ -158,6 +159,30 @@ def upsert(wh: Warehouse, schema: RecordSchema, extras: list[str]) -> tuple[int,
 def forget_earlier_rejects(con: duckdb.DuckDBPyConnection, record: str, source: str) -> None:
     """Re-ingesting a file re-decides all its rows, so its earlier rejects are replaced."""
     con.execute("DELETE FROM rejects WHERE record = ? AND source = ?", [record, source])
+
+
+def can_swap_into_place(wh: Warehouse, schema: RecordSchema) -> bool:
+    """A first load (empty table, no kept extra columns) can rename its stage into place."""
+    return wh.columns(schema.name) == schema.names and wh.count(schema.name) == 0
+
+
+def swap_into_place(wh: Warehouse, schema: RecordSchema) -> int:
+    """Make the (persistent) stage the record's table instead of copying its rows: returns rows loaded.
+
+    Call after the rejects were written: the invalid rows are dropped from the stage, the
+    bookkeeping columns removed and ``__v_<name>`` renamed to ``<name>``, which leaves the
+    canonical columns in order followed by the file's extras. Renames are catalogue changes,
+    so a big first load writes its rows once instead of twice.
+    """
+    con = wh.con
+    con.execute(f"DELETE FROM {STAGE} WHERE __err <> ''")
+    for col in ("__line", "__raw", "__err"):
+        con.execute(f"ALTER TABLE {STAGE} DROP COLUMN {col}")
+    for f in schema.fields:
+        con.execute(f"ALTER TABLE {STAGE} RENAME COLUMN {q('__v_' + f.name)} TO {q(f.name)}")
+    con.execute(f"DROP TABLE {q(schema.name)}")
+    con.execute(f"ALTER TABLE {STAGE} RENAME TO {q(schema.name)}")
+    return wh.count(schema.name)
 
 
 def write_rejects(con: duckdb.DuckDBPyConnection, ingest_id: int, record: str, source: str) -> int:

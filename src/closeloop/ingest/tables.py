@@ -63,19 +63,23 @@ def load_source(
     def work() -> IngestResult:
         con = wh.con
         progress("validating")
-        extras = load.stage_rows(con, schema, source_sql, columns, default_tz, raw_expr)
+        first_load = load.can_swap_into_place(wh, schema)
+        extras = load.stage_rows(con, schema, source_sql, columns, default_tz, raw_expr, persistent=first_load)
         skipped = late_rejects() if late_rejects else []
         pre = [*pre_rejects, *skipped]
         load.prepare_line_fix(con, [r.line for r in skipped if r.line is not None])
         load.reject_duplicate_keys(con, schema, source_sql, raw_expr)
         orphans = load.count_orphans(con, schema)
-        progress("loading")
-        loaded, replaced = load.upsert(wh, schema, extras)
         ingest_id = load.next_ingest_id(con)
         load.forget_earlier_rejects(con, schema.name, source_name)
         rejected = load.write_rejects(con, ingest_id, schema.name, source_name)
         load.write_pre_rejects(con, ingest_id, schema.name, source_name, pre)
         staged = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]  # type: ignore[index]
+        progress("loading")
+        if first_load:
+            loaded, replaced = load.swap_into_place(wh, schema), 0
+        else:
+            loaded, replaced = load.upsert(wh, schema, extras)
         res = IngestResult(
             record=schema.name, source=source_name, format=fmt, rows_read=int(staged) + len(pre),
             loaded=loaded, rejected=rejected + len(pre), replaced=replaced, orphans=orphans,
