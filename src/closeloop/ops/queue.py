@@ -72,19 +72,31 @@ _PICK = """SELECT id FROM lead_queue
 
 
 def _claim_statement(dialect: str) -> Any:
-    """The one claim statement per dialect (plain SQL: it is the heart of the queue; see module doc)."""
+    """The SQLite claim statement (plain SQL: it is the heart of the queue; see module doc)."""
     names = ", ".join(c.name for c in ITEM_COLUMNS)
-    if dialect == "postgresql":
-        # A locking CTE is evaluated exactly once; "id IN (SELECT ... LIMIT n)" may be re-run by the
-        # planner and hand out more than n rows.
-        sql = f"""WITH picked AS ({_PICK} FOR UPDATE SKIP LOCKED)
-            UPDATE lead_queue SET status = 'claimed', claimed_by = :agent, claimed_at = :now
-            FROM picked WHERE lead_queue.id = picked.id AND lead_queue.status = 'ready'
-            RETURNING {", ".join("lead_queue." + c.name for c in ITEM_COLUMNS)}"""
-    else:
-        sql = f"""UPDATE lead_queue SET status = 'claimed', claimed_by = :agent, claimed_at = :now
-            WHERE id IN ({_PICK}) AND status = 'ready' RETURNING {names}"""
+    sql = f"""UPDATE lead_queue SET status = 'claimed', claimed_by = :agent, claimed_at = :now
+        WHERE id IN ({_PICK}) AND status = 'ready' RETURNING {names}"""
     return text(sql).bindparams(bindparam("now", type_=DateTime(timezone=True))).columns(*ITEM_COLUMNS)
+
+
+def _pg_claim_sql(count: int) -> str:
+    """The PostgreSQL claim for ``count`` items, in psycopg's ``%s`` style (parameters: campaign, now, agent).
+
+    A locking CTE is evaluated exactly once; "id IN (SELECT ... LIMIT n)" may be re-run by the
+    planner and hand out more than n rows. The LIMIT is a literal (one prepared statement per
+    count): with ``LIMIT $n`` the generic plan guesses 10% of the campaign's rows and hash-joins
+    a sequential scan of the whole table (12 ms instead of 0.3 ms on 20,000 rows); with a literal
+    the generic plan is the custom one (index scan of the ready index, nested loop on the key),
+    so the statement is parsed and planned once per connection, not once per claim.
+    """
+    pick = _PICK.replace(":campaign", "%s").replace(":now", "%s").replace(":n", str(int(count)))
+    return f"""WITH picked AS ({pick} FOR UPDATE SKIP LOCKED)
+        UPDATE lead_queue SET status = 'claimed', claimed_by = %s, claimed_at = %s
+        FROM picked WHERE lead_queue.id = picked.id AND lead_queue.status = 'ready'
+        RETURNING {", ".join("lead_queue." + c.name for c in ITEM_COLUMNS)}"""
+
+
+ITEM_NAMES = tuple(c.name for c in ITEM_COLUMNS)
 
 
 class LeadQueue:
@@ -143,14 +155,42 @@ class LeadQueue:
         """Atomically take the next ``count`` ready items of ``campaign`` for ``agent_id`` (best first)."""
         if count < 1:
             raise InputError("claim count must be at least 1")
-        if self.store.dialect not in self._claim_sql:
-            self._claim_sql[self.store.dialect] = _claim_statement(self.store.dialect)
-        stmt = self._claim_sql[self.store.dialect]
-        params = {"campaign": campaign, "agent": agent_id, "now": _now(at), "n": count}
-        with _Tx(self.store, self.store.statement_engine) as conn:
-            rows = [_item(r) for r in conn.execute(stmt, params).mappings()]
+        now = _now(at)
+        if self.store.dialect == "postgresql":
+            rows = self._claim_pg(campaign, agent_id, now, count)
+        else:
+            if "sqlite" not in self._claim_sql:
+                self._claim_sql["sqlite"] = _claim_statement("sqlite")
+            params = {"campaign": campaign, "agent": agent_id, "now": now, "n": count}
+            with _Tx(self.store) as conn:
+                rows = [_item(r) for r in conn.execute(self._claim_sql["sqlite"], params).mappings()]
         rows.sort(key=lambda r: (not r["escalated"], -r["priority"], r["lead_created_at"], r["id"]))
         return rows
+
+    def _claim_pg(self, campaign: str, agent_id: str, now: datetime, count: int) -> list[dict[str, Any]]:
+        """One round trip on the bare psycopg connection: a prepared statement, tuples, no SQLAlchemy.
+
+        The claim is the hot path of the queue (every agent, every lead): SQLAlchemy's text()
+        compilation, result processing and connection events cost more than PostgreSQL's work.
+        The connection is in autocommit, so the statement is its own transaction.
+        """
+        sql = self._claim_sql.get(count)
+        if sql is None:
+            sql = self._claim_sql[count] = _pg_claim_sql(count)
+        try:
+            pooled = self.store.statement_engine.raw_connection()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"operational store unavailable: {exc}") from exc
+        try:
+            with pooled.driver_connection.cursor() as cur:
+                cur.execute(sql, (campaign, now, agent_id, now), prepare=True)
+                got = cur.fetchall()
+        except Exception as exc:
+            pooled.invalidate()  # a broken connection must not go back to the pool
+            raise StorageError(f"operational store failed: {exc}") from exc
+        finally:
+            pooled.close()
+        return [_item(dict(zip(ITEM_NAMES, row, strict=True))) for row in got]
 
     def record_attempt(self, item_id: int, outcome: Outcome | str, at: datetime | None = None,
                        interested: bool = False, requested_at: datetime | None = None, agent_id: str | None = None,

@@ -64,6 +64,12 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
+    """Prepared claims run their generic plan from the first execution (no five custom plans first)."""
+    dbapi_conn.execute("SET plan_cache_mode = force_generic_plan")
+    dbapi_conn.commit()
+
+
 class OpsStore:
     """The operational store of a workspace: queue, attempts, follow-ups, do-not-call list."""
 
@@ -73,13 +79,16 @@ class OpsStore:
         # Single statements that are atomic on their own (a PostgreSQL claim) skip BEGIN/COMMIT
         # round trips; on SQLite every write keeps BEGIN IMMEDIATE.
         # A pool of its own, born in autocommit, so a claim costs one round trip (switching a
-        # pooled connection's isolation level and resetting it on return costs several), and
-        # without server-side prepared statements: after five runs PostgreSQL may switch a
-        # prepared claim to a generic plan that ignores the campaign's data and is 10x slower.
-        self.statement_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                                              isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                                              connect_args={"prepare_threshold": None}) \
-            if self.engine.dialect.name == "postgresql" else self.engine
+        # pooled connection's isolation level and resetting it on return costs several). Nothing
+        # is prepared implicitly; the claim asks for it explicitly, with a literal LIMIT so that
+        # its generic plan is the good one (see closeloop.ops.queue._pg_claim_sql), and the
+        # session always uses that plan instead of re-planning the first five runs.
+        self.statement_engine = self.engine
+        if self.engine.dialect.name == "postgresql":
+            self.statement_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                                                  isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                                                  connect_args={"prepare_threshold": None})
+            event.listen(self.statement_engine, "connect", _generic_plans)
         try:
             self.version = migrate(self.engine)
         except SQLAlchemyError as exc:
