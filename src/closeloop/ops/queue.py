@@ -80,7 +80,7 @@ def _claim_statement(dialect: str) -> Any:
 
 
 def _pg_claim_sql(count: int) -> str:
-    """The PostgreSQL claim for ``count`` items, in psycopg's ``%s`` style (parameters: campaign, now, agent).
+    """The PostgreSQL claim for ``count`` items, in psycopg's ``%(name)s`` style (campaign, now, agent).
 
     A locking CTE is evaluated exactly once; "id IN (SELECT ... LIMIT n)" may be re-run by the
     planner and hand out more than n rows. The LIMIT is a literal (one prepared statement per
@@ -89,9 +89,9 @@ def _pg_claim_sql(count: int) -> str:
     the generic plan is the custom one (index scan of the ready index, nested loop on the key),
     so the statement is parsed and planned once per connection, not once per claim.
     """
-    pick = _PICK.replace(":campaign", "%s").replace(":now", "%s").replace(":n", str(int(count)))
+    pick = _PICK.replace(":campaign", "%(campaign)s").replace(":now", "%(now)s").replace(":n", str(int(count)))
     return f"""WITH picked AS ({pick} FOR UPDATE SKIP LOCKED)
-        UPDATE lead_queue SET status = 'claimed', claimed_by = %s, claimed_at = %s
+        UPDATE lead_queue SET status = 'claimed', claimed_by = %(agent)s, claimed_at = %(now)s
         FROM picked WHERE lead_queue.id = picked.id AND lead_queue.status = 'ready'
         RETURNING {", ".join("lead_queue." + c.name for c in ITEM_COLUMNS)}"""
 
@@ -183,7 +183,7 @@ class LeadQueue:
             raise StorageError(f"operational store unavailable: {exc}") from exc
         try:
             with pooled.driver_connection.cursor() as cur:
-                cur.execute(sql, (campaign, now, agent_id, now), prepare=True)
+                cur.execute(sql, {"campaign": campaign, "now": now, "agent": agent_id}, prepare=True)
                 got = cur.fetchall()
         except Exception as exc:
             pooled.invalidate()  # a broken connection must not go back to the pool
