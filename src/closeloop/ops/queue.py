@@ -5,8 +5,9 @@ score; a callback the prospect asked for gets +1 so promises are kept), then old
 
 A claim is one statement that picks the next ready item and marks it claimed:
 
-* PostgreSQL: ``UPDATE ... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT n)`` — rows
-  another claimer holds are skipped, not waited for, so eight agents never queue behind one.
+* PostgreSQL: ``WITH picked AS (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT n) UPDATE ...`` — rows
+  another claimer holds are skipped, not waited for, so eight agents never queue behind one. It
+  runs prepared, on the bare psycopg connection, in autocommit: one round trip per claim.
 * SQLite: the same statement inside ``BEGIN IMMEDIATE`` (one writer at a time; WAL keeps reads
   going).
 
