@@ -143,3 +143,28 @@ def test_bad_urls() -> None:
         OpsStore("sqlite://")
     with pytest.raises(ConfigError, match="supported"):
         OpsStore("mysql://x@y/z")
+
+
+@pytest.mark.postgres
+def test_prepared_postgres_claim_plan_walks_the_ready_index(pg_url: str) -> None:
+    """The generic plan of the prepared claim must be an index walk, not a sort or a full scan.
+
+    With ``LIMIT $n`` PostgreSQL's generic plan hash-joins a sequential scan of the table (40x
+    slower); the claim writes its LIMIT as a literal so the generic plan stays the good one.
+    """
+    from closeloop.ops.queue import _pg_claim_sql
+
+    with OpsStore(pg_url, pool_size=1) as store:
+        LeadQueue(store).enqueue("c", leads(3000), at=T0)
+        pooled = store.statement_engine.raw_connection()
+        try:
+            conn = pooled.driver_connection
+            conn.execute("ANALYZE lead_queue")
+            sql = _pg_claim_sql(1).replace("%(campaign)s", "$1").replace("%(now)s", "$2").replace("%(agent)s", "$3")
+            conn.execute(f"PREPARE claim_plan (varchar, timestamptz, varchar) AS {sql}")
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE claim_plan('c', now(), 'a')"))
+            conn.execute("DEALLOCATE claim_plan")
+        finally:
+            pooled.close()
+    assert "ix_lead_queue_ready" in plan
+    assert "Seq Scan" not in plan and "Sort" not in plan and "Hash Join" not in plan
