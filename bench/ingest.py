@@ -8,13 +8,14 @@ then times, each in a fresh process with its peak memory measured:
 
 and prints rows/s for both and the ratio (target: closeloop >= 0.6x plain, peak < 2 GiB).
 
-    .venv/bin/python bench/ingest.py [--rows 10000000] [--keep]
+    .venv/bin/python bench/ingest.py [--rows 10000000] [--keep] [--csv KEPT_FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -67,43 +68,59 @@ print(n, time.perf_counter() - t)
 """
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Run cmd in a child; return (wall seconds, child peak RSS in MiB, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_measured(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Run cmd in a child; return (wall seconds, CPU seconds, child peak RSS in MiB, stdout).
+
+    CPU seconds (user + system, all of the child's threads) drift less than wall time
+    when other jobs share the machine, so both are printed.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024, proc.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, max(after.ru_maxrss, before.ru_maxrss) / 1024, proc.stdout
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--csv", type=Path, help="reuse a calls CSV generated (and --keep'd) by an earlier run")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="closeloop-bench-ingest-"))
-    csv = tmp / "calls.csv"
-    t = time.perf_counter()
-    generate(csv, args.rows)
-    print(f"generated {args.rows:,} rows ({csv.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - t:.1f}s")
+    csv = args.csv or tmp / "calls.csv"
+    if args.csv:
+        args.rows = sum(1 for _ in csv.open("rb")) - 1
+    else:
+        t = time.perf_counter()
+        generate(csv, args.rows)
+        print(f"generated {args.rows:,} rows ({csv.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - t:.1f}s")
 
-    wall_plain, peak_plain, out = run_measured([sys.executable, "-c", PLAIN, str(tmp / "plain.duckdb"), str(csv)])
+    load_before = os.getloadavg()[0]
+    plain_cmd = [sys.executable, "-c", PLAIN, str(tmp / "plain.duckdb"), str(csv)]
+    wall_plain, cpu_plain, peak_plain, out = run_measured(plain_cmd)
     n_plain, t_plain = out.split()
     ws = tmp / "ws"
     subprocess.run([sys.executable, "-m", "closeloop", "init", str(ws)], check=True, capture_output=True)
     centers = ROOT / "examples" / "data" / "centers.csv"
     subprocess.run([sys.executable, "-m", "closeloop", "ingest", "centers", str(centers), "-w", str(ws)],
                    check=True, capture_output=True)
-    wall_cl, peak_cl, out = run_measured(
+    wall_cl, cpu_cl, peak_cl, out = run_measured(
         [sys.executable, "-m", "closeloop", "ingest", "calls", str(csv), "-w", str(ws), "-o", "json"])
     summary = json.loads(out)[0]
 
     rate_plain = int(n_plain) / float(t_plain)
     rate_cl = args.rows / wall_cl
-    print(f"plain duckdb read_csv : {float(t_plain):6.2f}s  {rate_plain:12,.0f} rows/s  (process {wall_plain:.2f}s)")
-    print(f"closeloop ingest      : {wall_cl:6.2f}s  {rate_cl:12,.0f} rows/s  (end to end, incl. start-up)")
-    print(f"ratio closeloop/plain : {rate_cl / rate_plain:.2f}x   (target >= 0.6x)")
+    print(f"load average          : {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          "(2 cores; above ~0.5 the machine was shared)")
+    print(f"plain duckdb read_csv : {float(t_plain):6.2f}s  {rate_plain:12,.0f} rows/s  "
+          f"(process {wall_plain:.2f}s, {cpu_plain:.1f} CPU-s)")
+    print(f"closeloop ingest      : {wall_cl:6.2f}s  {rate_cl:12,.0f} rows/s  "
+          f"(end to end, incl. start-up; {cpu_cl:.1f} CPU-s)")
+    print(f"ratio closeloop/plain : {rate_cl / rate_plain:.2f}x   (target >= 0.6x); "
+          f"in CPU time {cpu_plain / cpu_cl:.2f}x")
     print(f"peak memory           : closeloop {peak_cl:,.0f} MiB   (target < 2048 MiB); plain {peak_plain:,.0f} MiB")
     print(f"loaded {summary['loaded']:,}  rejected {summary['rejected']:,}  read {summary['read']:,}  "
           f"(adds up: {summary['loaded'] + summary['rejected'] == summary['read'] == args.rows})")

@@ -314,3 +314,24 @@ def test_real_month_ingests_end_to_end(tmp_path: Path) -> None:
         assert first.utcoffset() == timedelta(hours=2)
     finally:
         wh.close()
+
+
+def test_cli_timezone_option_moves_the_site(tmp_path: Path) -> None:
+    """`closeloop ingest calls --format anonymous-bank --timezone ZONE` reads the local times there."""
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "closeloop", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+
+    path = write(tmp_path, [row()])
+    assert cli("init").returncode == 0
+    ok = cli("ingest", "calls", str(path), "--format", "anonymous-bank", "--timezone", "America/Chicago")
+    assert ok.returncode == 0, ok.stderr
+    hour = cli("sql", "SELECT hour(offered_at) AS h FROM calls", "-f", "csv")
+    assert hour.stdout.splitlines() == ["h", "16"]  # 10:00 in Chicago (CST, UTC-6) is 16:00 UTC
+    bad = cli("ingest", "calls", str(path), "--format", "anonymous-bank", "--timezone", "Mars/Olympus")
+    assert bad.returncode == 2 and "unknown IANA time zone 'Mars/Olympus'" in bad.stderr
+    epoch = cli("ingest", "calls", str(path), "--format", "asterisk-queue-log", "--timezone", "UTC")
+    assert epoch.returncode == 2 and "does not apply" in epoch.stderr

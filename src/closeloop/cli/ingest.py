@@ -6,6 +6,7 @@ import csv
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -19,6 +20,7 @@ from closeloop.cli.common import (
     query_progress,
     settings_for,
 )
+from closeloop.errors import InputError
 from closeloop.ingest import FORMATS, IngestResult, ingest_file
 from closeloop.warehouse import open_warehouse
 
@@ -33,6 +35,14 @@ class Record(StrEnum):
     transcripts = "transcripts"
 
 
+def check_timezone(zone: str) -> None:
+    """Refuse a zone name the time-zone database does not know, naming the option."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"--timezone: unknown IANA time zone {zone!r} (e.g. America/Chicago, Asia/Manila)") from None
+
+
 def _format_help() -> str:
     return "Input format: auto (canonical CSV/Parquet/JSONL) or one of: " + ", ".join(sorted(FORMATS)) + "."
 
@@ -44,6 +54,10 @@ def ingest(
     center: Annotated[
         str | None, typer.Option(help="Center id for formats that carry none (asterisk-queue-log, anonymous-bank).")
     ] = None,
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="IANA zone of local times without an offset: for anonymous-bank its one site "
+        "(default Asia/Jerusalem); for canonical files the rows whose center's zone is unknown "
+        "(default: the workspace's).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any row was rejected (for pipelines).")] = False,
     workspace: WorkspaceOpt = None,
     output: Annotated[
@@ -57,6 +71,15 @@ def ingest(
     """
     settings = settings_for(workspace)
     options: dict[str, Any] = {"center_id": center} if center else {}
+    default_tz = settings.default_timezone
+    if timezone is not None:
+        check_timezone(timezone)
+        if input_format == "asterisk-queue-log":
+            raise InputError("asterisk-queue-log times are epoch seconds (instants): --timezone does not apply")
+        if input_format == "anonymous-bank":
+            options["timezone"] = timezone
+        else:
+            default_tz = timezone
     results: list[IngestResult] = []
     out = console(stderr=True)
     with open_warehouse(settings) as wh, Progress(
@@ -73,8 +96,7 @@ def ingest(
                 bar.update(step_task, completed=pct)
 
             with query_progress(wh.con, percent):
-                tz = settings.default_timezone
-                results.append(ingest_file(wh, record.value, path, input_format, tz, step, **options))
+                results.append(ingest_file(wh, record.value, path, input_format, default_tz, step, **options))
             bar.advance(files)
     _report(results, output)
     if strict and any(r.rejected for r in results):

@@ -1,24 +1,35 @@
 """The one loading path: validate a relation of raw rows, upsert the good, keep the bad.
 
-Each file is loaded in one transaction: either every row read ends up loaded or in
-``rejects`` (with file, line, field, reason and raw text), or - if anything fails - the
-warehouse is left exactly as it was. Re-loading a row with a known key replaces it.
+Each file is loaded as one unit: either every row read ends up loaded or in ``rejects``
+(with file, line, field, reason and raw text), or - if anything fails - the warehouse's
+tables are left exactly as they were. Re-loading a row with a known key replaces it.
+
+Loading runs in two transactions. The first writes the validated rows to a stage table
+no command reads (a big bulk write, committed as written); the second turns the stage
+into rejects and loaded rows and is the only one that changes what users see. Deleting
+the invalid rows from a committed stage is a cheap mark, whereas deleting them inside
+the transaction that wrote them makes DuckDB rewrite every row group at commit. A stage
+left behind by a crash between the two is dropped by the next load.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import duckdb
 
 from closeloop.errors import StorageError
 from closeloop.ingest.formats import PreReject
 from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, typed_select
+from closeloop.ingest.zones import zone_columns
 from closeloop.model import RecordSchema
 from closeloop.warehouse import Warehouse
 
 STAGE = "__stage"
+T = TypeVar("T")
 Progress = Callable[[str], None]
 
 # Which references of a record should name known records: (column, table, key).
@@ -27,6 +38,34 @@ REFERENCES: dict[str, list[tuple[str, str, str]]] = {
               ("lead_id", "leads", "lead_id")],
     "agents": [("center_id", "centers", "center_id")],
 }
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A relation of raw rows to validate: one VARCHAR column per input column.
+
+    ``line`` is SQL over the stage giving a row's physical input line (before lines the
+    reader skipped are counted in); ``{t}`` stands for the stage's qualifier. Most
+    sources carry a ``__line`` column; a CSV file's line follows from the stage's row
+    order instead, because numbering rows in the query would make DuckDB read the file
+    on one thread. ``numbered_sql`` is ``sql`` with a ``__line`` column, read again only
+    to rebuild the raw text of rows rejected late (duplicate keys); ``raw_expr`` rebuilds
+    a row's raw text from its columns.
+    """
+
+    sql: str
+    columns: list[str]
+    raw_expr: str = "__raw"
+    line: str = "{t}__line"
+    numbered_sql: str = ""
+
+    def line_of(self, qualifier: str = "") -> str:
+        """The line SQL, its columns qualified with ``qualifier`` (e.g. ``'s.'``)."""
+        return self.line.format(t=qualifier)
+
+    @property
+    def has_line_column(self) -> bool:
+        return "__line" in self.line
 
 
 @dataclass
@@ -49,83 +88,116 @@ def _noop(_: str) -> None:
     return None
 
 
-def _tz_expression(schema: RecordSchema, columns: list[str], default_tz: str) -> tuple[str, str]:
-    """(JOIN clause, __tz expression) giving each row the zone of its center."""
-    if "center_id" in columns and schema.name != "centers":
-        join = 'LEFT JOIN centers AS __c ON __c.center_id = nullif(trim(__s."center_id"), \'\')'
-        return join, f"coalesce(__c.timezone, {lit(default_tz)})"
-    return "", lit(default_tz)
+# Up to this many centers, a row's zone is found by a CASE over its center id; beyond,
+# by a join, which is slower and does not keep the rows' order (see :func:`stage_rows`).
+MAX_CASE_CENTERS = 1000
+
+
+def _tz_expression(
+    con: duckdb.DuckDBPyConnection, schema: RecordSchema, columns: list[str], default_tz: str
+) -> tuple[str, str, list[str]]:
+    """(JOIN clause, __tz expression, zones it can give): each row's zone for offset-less times.
+
+    The zone is the row's center's; rows of unknown centers (and records without one) use
+    the workspace's default zone.
+    """
+    if "center_id" not in columns or schema.name == "centers":
+        return "", lit(default_tz), [default_tz]
+    zones = con.execute(
+        "SELECT center_id, timezone FROM centers WHERE timezone IS NOT NULL AND timezone <> ? ORDER BY center_id",
+        [default_tz],
+    ).fetchall()
+    names = sorted({default_tz, *(z for _, z in zones)})
+    if len(zones) > MAX_CASE_CENTERS:
+        join = "LEFT JOIN centers AS __c ON __c.center_id = __r_center_id"
+        return join, f"coalesce(__c.timezone, {lit(default_tz)})", names
+    if not zones:
+        return "", lit(default_tz), names
+    whens = " ".join(f"WHEN {lit(c)} THEN {lit(z)}" for c, z in zones)
+    return "", f"CASE __r_center_id {whens} ELSE {lit(default_tz)} END", names
 
 
 def stage_rows(
-    con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str, columns: list[str], default_tz: str,
-    raw_expr: str = "__raw", persistent: bool = False,
-) -> list[str]:
-    """Create the stage table of typed values and error text; return the extra columns kept.
+    con: duckdb.DuckDBPyConnection, schema: RecordSchema, rows: Rows, default_tz: str, persistent: bool = True,
+) -> tuple[Rows, list[str]]:
+    """Create the stage table of typed values and error text; return the rows staged and the extras kept.
 
-    ``raw_expr`` rebuilds a row's raw text from the source columns; it is evaluated only
-    for rows that break a rule (most rows never need it, and building text is costly).
-    A ``persistent`` stage can later become the record's table (see :func:`swap_into_place`).
+    The raw text is rebuilt only for rows that break a rule (most rows never need it, and
+    building text is costly). The stage keeps the source's row order, which is what gives
+    a CSV row its line; where a join would break that order, the rows are numbered in the
+    query instead (the returned rows say how lines are known). A ``persistent`` stage can
+    later become the record's table (see :func:`swap_into_place`).
     """
+    join, tz, zones = _tz_expression(con, schema, rows.columns, default_tz)
+    if join and not rows.has_line_column:  # a join does not keep the order that gives CSV lines
+        rows = Rows(rows.numbered_sql, rows.columns, rows.raw_expr)
+    columns = rows.columns
     extras = [c for c in columns if c not in schema.names and not c.startswith("__")]
     present = set(columns)
     missing = "".join(f", CAST(NULL AS VARCHAR) AS {q(f.name)}" for f in schema.fields if f.name not in present)
-    join, tz = _tz_expression(schema, columns, default_tz)
     err = error_expression(record_checks(schema))
     value_cols = ", ".join(q("__v_" + f.name) for f in schema.fields)
     extra_cols = "".join(f", {q(c)}" for c in extras)
+    line = "__line, " if rows.has_line_column else ""
     con.execute(f"""
         CREATE OR REPLACE {"" if persistent else "TEMP "}TABLE {STAGE} AS
-        SELECT __line, CASE WHEN __err <> '' THEN {raw_expr} END AS __raw, __err, {value_cols}{extra_cols}
+        SELECT {line}CASE WHEN __err <> '' THEN {rows.raw_expr} END AS __raw, __err, {value_cols}{extra_cols}
         FROM (
             SELECT *, {err} AS __err FROM (
                 SELECT *, {typed_select(schema)} FROM (
-                    SELECT *, {raw_select(schema)} FROM (
-                        SELECT __s.*, {tz} AS __tz{missing} FROM ({source_sql}) AS __s {join}
+                    SELECT *, {zone_columns(con, zones)} FROM (
+                        SELECT __s.*, {tz} AS __tz FROM (
+                            SELECT *, {raw_select(schema)} FROM (
+                                SELECT *{missing} FROM ({rows.sql})
+                            )
+                        ) AS __s {join}
                     )
                 )
             )
         )""")
-    return extras
+    return rows, extras
 
 
-def prepare_line_fix(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> None:
-    """Define ``__fix(l)``: the physical line of a parsed row, past lines the reader skipped.
+def line_fixer(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> Callable[[str], str]:
+    """Return ``fix(sql)``: SQL turning a row's parsed-row line into its physical line.
 
     Stage lines count parsed rows; the k-th parsed row sits on line
-    ``k + 1 + #{i : L_i - i <= k}`` for skipped lines L (sorted, 1-based i). Only rows
-    that end in rejects need their line, so only they are fixed.
+    ``k + 1 + #{i : L_i - i <= k}`` for lines L the reader skipped (sorted, 1-based i).
+    Only rows that end in rejects need their line, so the fix is applied as they are written.
     """
     adj = [line - i for i, line in enumerate(sorted(set(skipped)), start=1)]
+    if not adj:
+        return lambda sql: sql
     con.execute("CREATE OR REPLACE TEMP TABLE __skipped AS SELECT unnest(?::BIGINT[]) AS adj", [adj])
     con.execute("CREATE OR REPLACE TEMP MACRO __fix(l) AS l + (SELECT count(*) FROM __skipped WHERE adj <= l - 1)")
-    if adj:
-        con.execute(f"UPDATE {STAGE} SET __line = __fix(__line) WHERE __err <> ''")
+    return lambda sql: f"__fix({sql})"
 
 
 def reject_duplicate_keys(
-    con: duckdb.DuckDBPyConnection, schema: RecordSchema, source_sql: str, raw_expr: str = "__raw"
+    con: duckdb.DuckDBPyConnection, schema: RecordSchema, rows: Rows, fix: Callable[[str], str]
 ) -> int:
-    """Within one file the last row of a key wins; earlier ones go to rejects, saying which line won.
-
-    Call after :func:`prepare_line_fix`.
-    """
+    """Within one file the last row of a key wins; earlier ones go to rejects, saying which line won."""
     key = q("__v_" + schema.key)
     dupes = con.execute(
         f"SELECT count(*) - count(DISTINCT {key}) FROM {STAGE} WHERE __err = ''"
     ).fetchone()[0]  # type: ignore[index]
     if not dupes:
         return 0
+    line, message = rows.line_of(), lit(schema.key + ": duplicate key in this file; line ")
     con.execute(f"""
-        UPDATE {STAGE} SET __err = {lit(schema.key + ': duplicate key in this file; line ')} || __fix(d.kept) || ' kept'
+        UPDATE {STAGE} SET __err = {message} || {fix("d.kept")} || ' kept'
         FROM (
-            SELECT __line, max(__line) OVER (PARTITION BY {key}) AS kept FROM {STAGE} WHERE __err = ''
+            SELECT rid, kept FROM (
+                SELECT rowid AS rid, {line} AS l, max({line}) OVER (PARTITION BY {key}) AS kept
+                FROM {STAGE} WHERE __err = '' AND {key} IN (
+                    SELECT {key} FROM {STAGE} WHERE __err = '' GROUP BY {key} HAVING count(*) > 1)
+            ) WHERE l <> kept
         ) AS d
-        WHERE {STAGE}.__line = d.__line AND d.__line <> d.kept""")
+        WHERE {STAGE}.rowid = d.rid""")
     con.execute(f"""
-        UPDATE {STAGE} SET __raw = src.__raw, __line = __fix({STAGE}.__line)
-        FROM (SELECT __line, {raw_expr} AS __raw FROM ({source_sql})) AS src
-        WHERE {STAGE}.__raw IS NULL AND {STAGE}.__err <> '' AND {STAGE}.__line = src.__line""")
+        UPDATE {STAGE} SET __raw = src.__raw
+        FROM (SELECT __line, {rows.raw_expr} AS __raw FROM ({rows.numbered_sql or rows.sql})) AS src
+        WHERE {STAGE}.__raw IS NULL AND {STAGE}.__err <> '' AND {rows.line_of(STAGE + '.')} = src.__line""")
     return int(dupes)
 
 
@@ -167,7 +239,7 @@ def can_swap_into_place(wh: Warehouse, schema: RecordSchema) -> bool:
 
 
 def swap_into_place(wh: Warehouse, schema: RecordSchema) -> int:
-    """Make the (persistent) stage the record's table instead of copying its rows: returns rows loaded.
+    """Make the stage the record's table instead of copying its rows: returns rows loaded.
 
     Call after the rejects were written: the invalid rows are dropped from the stage, the
     bookkeeping columns removed and ``__v_<name>`` renamed to ``<name>``, which leaves the
@@ -177,7 +249,7 @@ def swap_into_place(wh: Warehouse, schema: RecordSchema) -> int:
     con = wh.con
     con.execute(f"DELETE FROM {STAGE} WHERE __err <> ''")
     for col in ("__line", "__raw", "__err"):
-        con.execute(f"ALTER TABLE {STAGE} DROP COLUMN {col}")
+        con.execute(f"ALTER TABLE {STAGE} DROP COLUMN IF EXISTS {col}")
     for f in schema.fields:
         con.execute(f"ALTER TABLE {STAGE} RENAME COLUMN {q('__v_' + f.name)} TO {q(f.name)}")
     con.execute(f"DROP TABLE {q(schema.name)}")
@@ -185,11 +257,14 @@ def swap_into_place(wh: Warehouse, schema: RecordSchema) -> int:
     return wh.count(schema.name)
 
 
-def write_rejects(con: duckdb.DuckDBPyConnection, ingest_id: int, record: str, source: str) -> int:
+def write_rejects(
+    con: duckdb.DuckDBPyConnection, ingest_id: int, record: str, source: str, rows: Rows,
+    fix: Callable[[str], str],
+) -> int:
     """Move the stage's invalid rows to ``rejects``: field = first failing field, reason = all problems."""
     return int(con.execute(f"""
         INSERT INTO rejects
-        SELECT {ingest_id}, {lit(record)}, {lit(source)}, __line, split_part(__err, ':', 1), __err, __raw
+        SELECT {ingest_id}, {lit(record)}, {lit(source)}, {fix(rows.line_of())}, split_part(__err, ':', 1), __err, __raw
         FROM {STAGE} WHERE __err <> ''""").fetchone()[0])  # type: ignore[index]
 
 
@@ -229,18 +304,45 @@ def log_ingest(con: duckdb.DuckDBPyConnection, res: IngestResult) -> None:
     )
 
 
+def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove a stage table (also one a crashed load left behind)."""
+    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+
+
 def in_transaction(wh: Warehouse, work: Callable[[], IngestResult]) -> IngestResult:
-    """Run ``work`` atomically: commit all of it or none of it."""
+    """Run ``work`` atomically: commit all of it or none of it; the stage goes either way."""
     con = wh.con
     con.begin()
     try:
         result = work()
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        drop_stage(con)
         con.commit()
     except BaseException as exc:
         con.rollback()
+        _drop_stage_quietly(con)
         if isinstance(exc, duckdb.Error):
             raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
         raise
     return result
 
+
+def staged(wh: Warehouse, write: Callable[[], T]) -> T:
+    """Write the stage in its own transaction (see the module docstring); return ``write``'s value."""
+    con = wh.con
+    drop_stage(con)
+    con.begin()
+    try:
+        out = write()
+        con.commit()
+    except BaseException as exc:
+        con.rollback()
+        _drop_stage_quietly(con)
+        if isinstance(exc, duckdb.Error):
+            raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
+        raise
+    return out
+
+
+def _drop_stage_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # the connection itself broke; the next load drops it
+        drop_stage(con)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from closeloop.errors import InputError, SchemaError
+from closeloop.ingest.load import Rows
 from closeloop.ingest.rules import lit, q
 from closeloop.model import RecordSchema
 
@@ -53,16 +54,18 @@ def normalise_header(name: str) -> str:
 class Source:
     """A file opened for validation.
 
-    ``sql`` selects ``__line`` (1-based physical line, header = 1 for CSV) and one VARCHAR
-    column per file column, named in canonical spelling; ``raw_expr`` rebuilds a row's
-    text from those columns (evaluated only for rejected rows).
+    ``rows.sql`` selects one VARCHAR column per file column, named in canonical spelling
+    (and ``__line``, the 1-based physical line, where the format numbers rows cheaply);
+    see :class:`closeloop.ingest.load.Rows`.
     """
 
     path: Path
     kind: str
-    sql: str
-    columns: list[str]
-    raw_expr: str
+    rows: Rows
+
+    @property
+    def columns(self) -> list[str]:
+        return self.rows.columns
 
 
 def _check_readable(path: Path) -> None:
@@ -116,8 +119,13 @@ def open_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     canon = _canonical_names(path, names)
     cols = ", ".join(f"{q(n)} AS {q(c)}" for n, c in zip(names, canon, strict=True))
     rebuilt = f" || {lit(delim)} || ".join(f"coalesce({q(c)}, '')" for c in canon)
-    sql = f"SELECT row_number() OVER () + 1 AS __line, {cols} FROM {reader}"
-    return Source(path, "csv", sql, canon, rebuilt)
+    # A CSV row's line is its position in the stage + 2 (the header is line 1); numbering
+    # rows here (row_number() OVER ()) would make DuckDB read the file on one thread.
+    rows = Rows(
+        sql=f"SELECT {cols} FROM {reader}", columns=canon, raw_expr=rebuilt, line="{t}rowid + 2",
+        numbered_sql=f"SELECT row_number() OVER () + 1 AS __line, {cols} FROM {reader}",
+    )
+    return Source(path, "csv", rows)
 
 
 def open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
@@ -132,7 +140,7 @@ def open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     cols = ", ".join(f"CAST({q(n)} AS VARCHAR) AS {q(c)}" for n, c in zip(names, canon, strict=True))
     rebuilt = " || ',' || ".join(f"coalesce({q(c)}, '')" for c in canon)
     sql = f"SELECT file_row_number + 1 AS __line, {cols} FROM {reader}"
-    return Source(path, "parquet", sql, canon, rebuilt)
+    return Source(path, "parquet", Rows(sql, canon, rebuilt))
 
 
 def open_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:

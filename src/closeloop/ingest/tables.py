@@ -49,30 +49,29 @@ def _structural_rejects(wh: Warehouse, source: Source) -> list[PreReject]:
 
 
 def load_source(
-    wh: Warehouse, schema: RecordSchema, source_sql: str, columns: list[str], source_name: str, fmt: str,
-    default_tz: str, pre_rejects: list[PreReject],
-    late_rejects: Callable[[], list[PreReject]] | None = None, progress: Progress = load._noop,
-    raw_expr: str = "__raw",
+    wh: Warehouse, schema: RecordSchema, rows: load.Rows, source_name: str, fmt: str, default_tz: str,
+    pre_rejects: list[PreReject], late_rejects: Callable[[], list[PreReject]] | None = None,
+    progress: Progress = load._noop,
 ) -> IngestResult:
-    """Validate and load one source relation in one transaction.
+    """Validate and load one source relation as one unit (see :mod:`closeloop.ingest.load`).
 
     ``late_rejects`` gives rows the reader itself skipped (known only once the source was
     scanned); their lines also fix the line numbers of the rows after them.
     """
+    progress("validating")
+    staged_rows, extras = load.staged(wh, lambda: load.stage_rows(wh.con, schema, rows, default_tz))
 
     def work() -> IngestResult:
         con = wh.con
-        progress("validating")
         first_load = load.can_swap_into_place(wh, schema)
-        extras = load.stage_rows(con, schema, source_sql, columns, default_tz, raw_expr, persistent=first_load)
         skipped = late_rejects() if late_rejects else []
         pre = [*pre_rejects, *skipped]
-        load.prepare_line_fix(con, [r.line for r in skipped if r.line is not None])
-        load.reject_duplicate_keys(con, schema, source_sql, raw_expr)
+        fix = load.line_fixer(con, [r.line for r in skipped if r.line is not None])
+        load.reject_duplicate_keys(con, schema, staged_rows, fix)
         orphans = load.count_orphans(con, schema)
         ingest_id = load.next_ingest_id(con)
         load.forget_earlier_rejects(con, schema.name, source_name)
-        rejected = load.write_rejects(con, ingest_id, schema.name, source_name)
+        rejected = load.write_rejects(con, ingest_id, schema.name, source_name, staged_rows, fix)
         load.write_pre_rejects(con, ingest_id, schema.name, source_name, pre)
         staged = con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]  # type: ignore[index]
         progress("loading")
@@ -102,13 +101,13 @@ def ingest_table_file(
     source = open_source(wh.con, path)
     require_columns(source, schema)
     return load_source(
-        wh, schema, source.sql, source.columns, str(path), source.kind, default_tz, [],
-        lambda: _structural_rejects(wh, source), progress, source.raw_expr,
+        wh, schema, source.rows, str(path), source.kind, default_tz, [],
+        lambda: _structural_rejects(wh, source), progress,
     )
 
 
-def arrow_source_sql(wh: Warehouse, table: pa.Table, name: str) -> tuple[str, list[str]]:
-    """Register an Arrow table and return SQL giving its columns as text, plus __line/__raw."""
+def arrow_source_rows(wh: Warehouse, table: pa.Table, name: str) -> load.Rows:
+    """Register an Arrow table and return its rows: its columns as text, plus __line/__raw."""
     wh.con.register(name, table)
     cols = [c for c in table.column_names if c not in ("__line", "__raw")]
     text = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in cols)
@@ -117,7 +116,7 @@ def arrow_source_sql(wh: Warehouse, table: pa.Table, name: str) -> tuple[str, li
         "__raw" if "__raw" in table.column_names
         else " || ',' || ".join(f"coalesce(CAST({q(c)} AS VARCHAR), '')" for c in cols)
     )
-    return f"SELECT {line} AS __line, {raw} AS __raw, {text} FROM {name}", cols
+    return load.Rows(f"SELECT {line} AS __line, {raw} AS __raw, {text} FROM {name}", cols)
 
 
 def ingest_adapter_output(
@@ -126,9 +125,9 @@ def ingest_adapter_output(
 ) -> IngestResult:
     """Validate and load what a format adapter read, like a canonical file."""
     schema = schema_for(record)
-    sql, cols = arrow_source_sql(wh, out.table, "__adapter_rows")
+    rows = arrow_source_rows(wh, out.table, "__adapter_rows")
     try:
-        return load_source(wh, schema, sql, cols, source_name, fmt, default_tz, out.rejects, None, progress)
+        return load_source(wh, schema, rows, source_name, fmt, default_tz, out.rejects, None, progress)
     finally:
         wh.con.unregister("__adapter_rows")
 

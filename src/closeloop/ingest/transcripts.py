@@ -17,6 +17,7 @@ from closeloop.ingest.formats import AdapterOutput, PreReject
 from closeloop.ingest.load import IngestResult, Progress
 from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, typed_select
 from closeloop.ingest.sources import open_lines
+from closeloop.ingest.zones import zone_columns
 from closeloop.model import TRANSCRIPT_TURNS
 from closeloop.warehouse import Warehouse
 
@@ -59,11 +60,12 @@ def _stage_turns(wh: Warehouse, turns_sql: str) -> None:
     schema = TRANSCRIPT_TURNS
     checks = [c for c in record_checks(schema) if c.field != "turn"]
     turn_err = error_expression(checks)
+    zone = zone_columns(wh.con, ["UTC"], "'UTC'")
     wh.con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {TURNS} AS
         WITH typed AS (
             SELECT *, {typed_select(schema)} FROM (
-                SELECT __line, __raw, __line_err, __ordinal, 'UTC' AS __tz, {raw_select(schema)}
+                SELECT __line, __raw, __line_err, __ordinal, 'UTC' AS __tz, {zone}, {raw_select(schema)}
                 FROM ({turns_sql})
             )
         ),
