@@ -31,7 +31,8 @@ def _read_both(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str]]) -> l
     con.executemany("INSERT INTO t VALUES (?, ?)", rows)
     return con.execute(f"""
         SELECT {typed(OFFERED)}, timezone(__tz, try_cast(__r_offered_at AS TIMESTAMP))
-        FROM (SELECT *, {zone_columns(con, ZONES)} FROM t)""").fetchall()
+        FROM (SELECT *, {zone_columns(con, ZONES)}, try_cast(__r_offered_at AS TIMESTAMP) AS __l_offered_at
+              FROM t)""").fetchall()
 
 
 def test_fixed_zones_are_found_with_the_day_they_settled(con: duckdb.DuckDBPyConnection) -> None:

@@ -139,20 +139,18 @@ def stage_rows(
     value_cols = ", ".join(q("__v_" + f.name) for f in schema.fields)
     extra_cols = "".join(f", {q(c)}" for c in extras)
     line = "__line, " if rows.has_line_column else ""
+    zoned = f"""
+        SELECT *, {zone_columns(con, zones)} FROM (
+            SELECT __s.*, {tz} AS __tz FROM (
+                SELECT *, {raw_select(schema)} FROM (SELECT *{missing} FROM ({rows.sql}))
+            ) AS __s {join}
+        )"""
     con.execute(f"""
         CREATE OR REPLACE {"" if persistent else "TEMP "}TABLE {STAGE} AS
         SELECT {line}CASE WHEN __err <> '' THEN {rows.raw_expr} END AS __raw, __err, {value_cols}{extra_cols}
         FROM (
             SELECT *, {err} AS __err FROM (
-                SELECT *, {typed_select(schema)} FROM (
-                    SELECT *, {zone_columns(con, zones)} FROM (
-                        SELECT __s.*, {tz} AS __tz FROM (
-                            SELECT *, {raw_select(schema)} FROM (
-                                SELECT *{missing} FROM ({rows.sql})
-                            )
-                        ) AS __s {join}
-                    )
-                )
+                {typed_select(schema, zoned)}
             )
         )""")
     return rows, extras

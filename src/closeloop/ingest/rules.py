@@ -89,11 +89,23 @@ def typed(f: Field) -> str:
     # slicing the string, and far cheaper than a regular expression. Local times in a zone
     # with a fixed offset (see closeloop.ingest.zones) are shifted by it; others use ICU.
     has_offset = f"(ends_with({r}, 'Z') OR ends_with({r}, 'z') OR contains({r}, '+') OR {r} LIKE '%:%-%')"
-    local = f"try_cast({r} AS TIMESTAMP)"
+    local = q("__l_" + f.name)
     return (
         f"CASE WHEN {has_offset} THEN try_cast({r} AS TIMESTAMPTZ) "
         f"WHEN {local} >= __tz_since THEN make_timestamptz(epoch_us({local}) - __tz_offset) "
         f"ELSE timezone(__tz, {local}) END"
+    )
+
+
+def local_select(schema: RecordSchema) -> str:
+    """SELECT items parsing each timestamp's wall-clock reading once: ``__l_<name>``.
+
+    :func:`typed` needs it in two branches; DuckDB would parse the text twice if the
+    cast were written in both.
+    """
+    return "".join(
+        f", try_cast({raw(f.name)} AS TIMESTAMP) AS {q('__l_' + f.name)}"
+        for f in schema.fields if f.type is FieldType.TIMESTAMP
     )
 
 
@@ -186,6 +198,7 @@ def error_expression(checks: list[Check]) -> str:
     return f"CASE WHEN {any_failed} THEN concat_ws('; ', {parts}) ELSE '' END"
 
 
-def typed_select(schema: RecordSchema) -> str:
-    """SELECT list turning each raw canonical column into ``__v_<name>`` of its storage type."""
-    return ", ".join(f"CAST({typed(f)} AS {storage_type(f.type)}) AS {q('__v_' + f.name)}" for f in schema.fields)
+def typed_select(schema: RecordSchema, relation: str) -> str:
+    """SELECT adding to ``relation`` each field as ``__v_<name>`` of its storage type."""
+    values = ", ".join(f"CAST({typed(f)} AS {storage_type(f.type)}) AS {q('__v_' + f.name)}" for f in schema.fields)
+    return f"SELECT *, {values} FROM (SELECT *{local_select(schema)} FROM ({relation}))"

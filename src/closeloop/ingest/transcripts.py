@@ -61,13 +61,11 @@ def _stage_turns(wh: Warehouse, turns_sql: str) -> None:
     checks = [c for c in record_checks(schema) if c.field != "turn"]
     turn_err = error_expression(checks)
     zone = zone_columns(wh.con, ["UTC"], "'UTC'")
+    raw = f"SELECT __line, __raw, __line_err, __ordinal, 'UTC' AS __tz, {zone}, {raw_select(schema)} FROM ({turns_sql})"
     wh.con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {TURNS} AS
         WITH typed AS (
-            SELECT *, {typed_select(schema)} FROM (
-                SELECT __line, __raw, __line_err, __ordinal, 'UTC' AS __tz, {zone}, {raw_select(schema)}
-                FROM ({turns_sql})
-            )
+            {typed_select(schema, raw)}
         ),
         checked AS (
             SELECT *,
