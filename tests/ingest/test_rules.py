@@ -9,7 +9,7 @@ import pytest
 from closeloop.ingest import ingest_file
 from closeloop.warehouse import Warehouse
 
-from .conftest import CALL_HEADER, call, write_csv
+from .conftest import CALL_HEADER, EXAMPLES, call, write_csv
 
 CALL_CASES = [
     # (overrides, field named in the reject, words in the reason)
@@ -129,3 +129,13 @@ def test_valid_agents_and_skills(wh: Warehouse, tmp_path: Path) -> None:
             "skills": "outbound-sales:1"}]
     res = ingest_file(wh, "agents", write_csv(tmp_path / "a.csv", rows))
     assert (res.loaded, res.rejected) == (2, 0)
+
+
+def test_orphans_against_loaded_and_empty_tables(wh: Warehouse, tmp_path: Path) -> None:
+    """With agents loaded only unknown agents count; with no leads loaded every lead id does."""
+    ingest_file(wh, "agents", EXAMPLES / "agents.csv")
+    known = wh.con.execute("SELECT min(agent_id) FROM agents").fetchone()[0]
+    rows = [call(call_id="K1", agent_id=known, lead_id="L1"), call(call_id="K2", agent_id=known, lead_id="L2"),
+            call(call_id="U1", agent_id="NOBODY", lead_id="")]
+    res = ingest_file(wh, "calls", write_csv(tmp_path / "c.csv", rows, CALL_HEADER))
+    assert res.orphans == {"agent_id": 1, "lead_id": 2}

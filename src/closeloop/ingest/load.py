@@ -200,16 +200,24 @@ def reject_duplicate_keys(
 
 
 def count_orphans(con: duckdb.DuckDBPyConnection, schema: RecordSchema) -> dict[str, int]:
-    """Loaded rows whose reference names no known record (kept, but reported)."""
-    out: dict[str, int] = {}
-    for column, table, key in REFERENCES.get(schema.name, []):
-        n = con.execute(
-            f"SELECT count(*) FROM {STAGE} AS s WHERE s.__err = '' AND s.{q('__v_' + column)} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM {q(table)} AS t WHERE t.{q(key)} = s.{q('__v_' + column)})"
-        ).fetchone()[0]  # type: ignore[index]
-        if n:
-            out[column] = int(n)
-    return out
+    """Loaded rows whose reference names no known record (kept, but reported).
+
+    One pass over the stage for all references; a reference to an empty table (calls
+    loaded before the agents, say) makes every non-empty value an orphan, no lookup needed.
+    """
+    counts, joins = [], []
+    for i, (column, table, key) in enumerate(REFERENCES.get(schema.name, [])):
+        value = f"s.{q('__v_' + column)}"
+        if con.execute(f"SELECT EXISTS (FROM {q(table)})").fetchone()[0]:  # type: ignore[index]
+            joins.append(f"LEFT JOIN (SELECT DISTINCT {q(key)} AS k FROM {q(table)}) AS r{i} ON r{i}.k = {value}")
+            counts.append(f"count({value}) FILTER (WHERE r{i}.k IS NULL)")
+        else:
+            counts.append(f"count({value})")
+    if not counts:
+        return {}
+    row = con.execute(f"SELECT {', '.join(counts)} FROM {STAGE} AS s {' '.join(joins)} WHERE s.__err = ''").fetchone()
+    columns = [c for c, _, _ in REFERENCES[schema.name]]
+    return {c: int(n) for c, n in zip(columns, row, strict=True) if n}  # type: ignore[arg-type]
 
 
 def upsert(wh: Warehouse, schema: RecordSchema, extras: list[str]) -> tuple[int, int]:
