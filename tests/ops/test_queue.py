@@ -168,3 +168,27 @@ def test_prepared_postgres_claim_plan_walks_the_ready_index(pg_url: str) -> None
             pooled.close()
     assert "ix_lead_queue_ready" in plan
     assert "Seq Scan" not in plan and "Sort" not in plan and "Hash Join" not in plan
+
+
+@pytest.mark.postgres
+def test_postgres_claim_is_really_prepared_on_its_connection(pg_url: str) -> None:
+    """The claim must run as a server-side prepared statement, parsed and planned once per connection.
+
+    psycopg ignores ``prepare=True`` when the connection's ``prepare_threshold`` is None; the
+    claim then silently went back to a parse and plan per call (twice the server's CPU).
+    """
+    with OpsStore(pg_url, pool_size=1) as store:
+        queue = LeadQueue(store)
+        queue.enqueue("c", leads(3), at=T0)
+        assert len(queue.claim("c", "ann", at=T0)) == 1
+        assert len(queue.claim("c", "ann", at=T0)) == 1
+        pooled = store.statement_engine.raw_connection()  # the one connection the claims ran on
+        try:
+            rows = pooled.driver_connection.execute(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%%SKIP LOCKED%%'").fetchall()
+        finally:
+            pooled.close()
+    assert len(rows) == 1
+    _statement, generic, custom = rows[0]
+    assert generic >= 1 and custom == 0  # the session's plan_cache_mode: the generic plan from the first run

@@ -64,6 +64,10 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# psycopg prepares a statement after this many runs unless told (``prepare=True``): never, here.
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
 def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
     """Prepared claims run their generic plan from the first execution (no five custom plans first)."""
     dbapi_conn.execute("SET plan_cache_mode = force_generic_plan")
@@ -83,11 +87,14 @@ class OpsStore:
         # is prepared implicitly; the claim asks for it explicitly, with a literal LIMIT so that
         # its generic plan is the good one (see closeloop.ops.queue._pg_claim_sql), and the
         # session always uses that plan instead of re-planning the first five runs.
+        # The threshold must be a number, not None: psycopg's None turns preparation off
+        # altogether, ``prepare=True`` included, and every claim was parsed and planned anew
+        # (twice the server's CPU per claim).
         self.statement_engine = self.engine
         if self.engine.dialect.name == "postgresql":
             self.statement_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
                                                   isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                                                  connect_args={"prepare_threshold": None})
+                                                  connect_args={"prepare_threshold": _ONLY_WHEN_ASKED})
             event.listen(self.statement_engine, "connect", _generic_plans)
         try:
             self.version = migrate(self.engine)
