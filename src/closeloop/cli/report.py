@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from closeloop.cli.common import WorkspaceOpt, console, settings_for
-from closeloop.cli.scorecard import conventions, parse_day, selection_from
+from closeloop.cli.scorecard import conventions, parse_day, refresh_facts, selection_from
 from closeloop.cli.sla import ContractsOpt, load_contracts_file, period_range
 from closeloop.errors import StorageError
 from closeloop.metrics import Selection, Tables
@@ -44,6 +44,7 @@ def report_cmd(
     terms = None
     if contracts is not None or (settings.root / "contracts.toml").is_file():
         terms = load_contracts_file(settings, contracts)
+    refresh_facts(settings, conventions(settings))
     with open_warehouse(settings, read_only=True) as wh:
         ctx = ReportContext(Tables.from_backend(wh.ibis()), conventions(settings), selection, terms)
         with console(stderr=True).status("building report..."):

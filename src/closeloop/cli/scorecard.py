@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
-from closeloop.errors import InputError
+from closeloop.errors import InputError, StorageError
 from closeloop.metrics import DEFAULT_METRICS, METRICS, Conventions, ScorecardRequest, Selection, Tables, scorecard
 from closeloop.metrics.explain import gap_analysis, mode_switching, volume_vs_conversion
 from closeloop.metrics.selection import parse_filter
@@ -68,6 +68,32 @@ def selection_from(by: str | None, where: list[str] | None, start: str | None, e
 def conventions(settings: Settings, **overrides: Any) -> Conventions:
     """The workspace's metric conventions (and default time zone), with overrides."""
     return Conventions.from_settings(settings.metrics, default_timezone=settings.default_timezone, **overrides)
+
+
+def refresh_facts(settings: Settings, conv: Conventions) -> None:
+    """Build the stored per-call facts when the data or conventions changed since they were built.
+
+    Why here: the first scorecard, SLA check or report after an ingest pays for the facts
+    once (windows and joins over every call), later ones read them as plain columns. When
+    the warehouse cannot be opened for writing (another process holds it, a read-only
+    file), nothing is built: metrics are then computed on the fly, with the same results.
+    """
+    from closeloop.metrics.facts import build_facts, facts_current
+
+    try:
+        with open_warehouse(settings, read_only=True) as wh:
+            if facts_current(wh.ibis(), conv):
+                return
+    except StorageError:
+        return  # no warehouse yet: the command's own open says so
+    try:
+        with open_warehouse(settings) as wh:
+            backend = wh.ibis()
+            if not facts_current(backend, conv):
+                with console(stderr=True).status("preparing call facts (once after new data)..."):
+                    build_facts(backend, conv)
+    except StorageError:
+        return
 
 
 def flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -162,6 +188,9 @@ def print_table(rows: list[dict[str, Any]], keys: list[str], names: list[str], w
 def scorecard_cmd(
     by: ByOpt = None,
     grain: Annotated[Grain | None, typer.Option("--grain", help="Split into day, week or month periods.")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Only this period: 2024-03 (month), 2024-W10 (week) or a day.")
+    ] = None,
     start: FromOpt = None,
     end: ToOpt = None,
     where: WhereOpt = None,
@@ -186,16 +215,23 @@ def scorecard_cmd(
     Holm-corrected). Grouping by agent_id adds empirical-Bayes shrunk rates; --adjust-for
     adds mix-adjusted close rates (<name>_adjusted in JSON). See docs/metrics.md.
     """
+    from closeloop.cli.sla import period_range
+
     settings = settings_for(workspace)
     conv = conventions(settings, conf=conf)
+    first, last = period_range(period)
     chosen = split(metrics)
     if chosen == ("all",):
         chosen = DEFAULT_METRICS
     default = TABLE_METRICS if fmt is OutputFormat.table else DEFAULT_METRICS
+    selection = selection_from(by, where, start, end)
+    if first:
+        selection = Selection(by=selection.by, filters=selection.filters, start=first, end=last)
     req = ScorecardRequest(
-        selection=selection_from(by, where, start, end), grain=grain.value if grain else None,
+        selection=selection, grain=grain.value if grain else None,
         metrics=chosen or default, adjust_for=split(adjust_for), pvalue_method=pvalues,
     )
+    refresh_facts(settings, conv)
     with open_warehouse(settings, read_only=True) as wh:
         card = scorecard(Tables.from_backend(wh.ibis()), conv, req)
     if fmt is OutputFormat.json:

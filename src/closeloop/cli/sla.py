@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
-from closeloop.cli.scorecard import conventions, flat, parse_day
+from closeloop.cli.scorecard import conventions, flat, parse_day, refresh_facts
 from closeloop.contracts import FAIL, check_contracts, parse_contracts, summarise
 from closeloop.errors import ConfigError, InputError
 from closeloop.metrics import Tables
@@ -79,6 +79,7 @@ def check_cmd(
     first, last = period_range(period)
     first = first or parse_day(start, "--from")
     last = last or parse_day(end, "--to")
+    refresh_facts(settings, conventions(settings))
     with open_warehouse(settings, read_only=True) as wh:
         results = check_contracts(Tables.from_backend(wh.ibis()), conventions(settings), terms, first, last)
     if not results:

@@ -29,8 +29,9 @@ class Metric:
     """One metric: its name (the JSON key), kind, what it means, and how it aggregates.
 
     ``level`` is ``call`` for metrics aggregated straight from calls (``parts``), or
-    ``lead``/``first``/``repeat`` for those computed from a per-lead or windowed table by
-    :mod:`closeloop.metrics.leadlevel`. ``needs`` names joined columns it uses.
+    ``lead`` for those counted per distinct lead by :mod:`closeloop.metrics.leadlevel`.
+    ``needs`` names the costly per-call facts it uses (a join or window when computed on
+    the fly, a plain column of the stored facts: :mod:`closeloop.metrics.facts`).
     """
 
     name: str
@@ -52,7 +53,7 @@ class Metric:
 def _n(t: Any, cond: Any) -> Any:
     """How many calls of ``t`` satisfy ``cond`` (NULL counts as false).
 
-    ``t`` is a frame of calls, or of cells (:func:`closeloop.metrics.frame.cells`) where
+    ``t`` is a frame of calls, or of cells (:func:`closeloop.metrics.facts.cells`) where
     ``_n`` says how many calls each row stands for. On calls, a filtered ``COUNT(*)``
     rather than a sum of 0/1 casts: the same number, cheaper for SQL engines.
     """
@@ -124,8 +125,8 @@ METRIC_LIST: tuple[Metric, ...] = (
         _mean(lambda t: t.handle_s, lambda t: t.answered), unit="s",
     ),
     _rate("close_rate", "Sales / handled sales calls.", lambda t, c: (t.is_sale, t.handled_sales), True),
-    _table("first_call_close", "rate", "Leads that bought on their first handled sales call / leads with one.",
-           "first", True),
+    _rate("first_call_close", "Leads that bought on their first handled sales call / leads with one.",
+          lambda t, c: (t.is_sale, t.first_call), True, frozenset({"first_call"})),
     _table("conversion_per_lead", "rate", "Distinct leads with a sale / distinct leads with a handled sales call.",
            "lead", True),
     Metric(
@@ -143,8 +144,8 @@ METRIC_LIST: tuple[Metric, ...] = (
           lambda t, c: (t.csat_top, t.csat_known), True),
     _rate("resolution_rate", "Care calls resolved / handled care calls.",
           lambda t, c: (t.is_resolved, t.handled_care), True),
-    _table("repeat_rate", "rate", "Handled care calls followed by a contact from the same customer within N days.",
-           "repeat", False),
+    _rate("repeat_rate", "Handled care calls followed by a contact from the same customer within N days.",
+          lambda t, c: (t.is_repeat, t.repeat_base), False, frozenset({"is_repeat"})),
     _rate("data_capture", "Sales whose lead has every capture field / sales.",
           lambda t, c: (t.captured.fill_null(False), t.is_sale), True, frozenset({"captured"})),
     Metric(

@@ -27,8 +27,8 @@ from closeloop.errors import InputError
 from closeloop.metrics.localtime import civil_month, offset_expr
 from closeloop.settings import MetricSettings
 
-#: Columns that need the leads / agents join.
-LEAD_COLUMNS = frozenset({"source", "product", "captured"})
+#: Columns that need the leads / agents join (``lead_no``: a number per lead, see :mod:`.facts`).
+LEAD_COLUMNS = frozenset({"source", "product", "captured", "lead_no"})
 AGENT_COLUMNS = frozenset({"team"})
 #: Every column name: joins are made when any of ``needs`` asks for them (None: all).
 ALL = None
@@ -85,11 +85,23 @@ class Tables:
     agents: Any
     leads: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The stored per-call facts (:class:`closeloop.metrics.facts.Facts`) when current, else None.
+    facts: Any = None
 
     @classmethod
-    def from_backend(cls, con: Any) -> Tables:
-        """The canonical tables of an Ibis backend (e.g. ``Warehouse.ibis()``)."""
-        return cls(*(con.table(n) for n in ("calls", "centers", "agents", "leads")))
+    def from_backend(cls, con: Any, facts: bool = True) -> Tables:
+        """The canonical tables of an Ibis backend (e.g. ``Warehouse.ibis()``).
+
+        With ``facts`` (the default) the stored fact table is attached when it is current
+        for the data (:func:`closeloop.metrics.facts.load_facts`); scorecards then read it
+        instead of computing windows and joins.
+        """
+        stored = None
+        if facts:
+            from closeloop.metrics.facts import load_facts
+
+            stored = load_facts(con)
+        return cls(*(con.table(n) for n in ("calls", "centers", "agents", "leads")), facts=stored)
 
 
 def dimensions(tables: Tables) -> list[str]:
@@ -136,15 +148,13 @@ def enrich(tables: Tables, conv: Conventions, needs: Iterable[str] | None = ALL)
         conn_s=epoch(t.ended_at) - epoch(t.answered_at),
     )
     t = t.mutate(
-        local_day=t.local_s // 86400,
-        hour=(t.local_s % 86400) // 3600,
+        **local_parts(t.local_s),
         talk_s=ibis.greatest(t.conn_s - t.hold_s.fill_null(0.0), 0.0),
         abandoned=t.is_inbound & ~t.answered,
         handled_sales=t.answered & t.is_sales,
         handled_care=t.answered & t.is_care,
     )
     return t.mutate(
-        weekday=(t.local_day + 3) % 7,
         handle_s=t.conn_s + t.wrap_s.fill_null(0.0),
         short_abandon=t.abandoned & (t.wait_s < conv.short_abandon_s),
         within_sl=t.wait_s <= conv.service_level_threshold_s,
@@ -154,31 +164,10 @@ def enrich(tables: Tables, conv: Conventions, needs: Iterable[str] | None = ALL)
     )
 
 
-#: The per-call yes/no facts metric conditions are made of (see :func:`cells`).
-FLAGS = (
-    "is_inbound", "answered", "abandoned", "short_abandon", "is_sale", "is_sales", "is_care", "handled_sales",
-    "handled_care", "within_sl", "is_resolved", "csat_known", "csat_top",
-)
-#: The per-call amounts metrics add up (means and ratios).
-AMOUNTS = ("wait_s", "handle_s", "order_value", "csat", "talk_s")
-
-
-def cells(frame: Any, keys: list[str]) -> Any:
-    """Calls grouped by the keys and every flag: ``_n`` calls per cell and the sum of each amount.
-
-    Why: a call-level metric is a count or sum of calls under a condition made of flags, so
-    it can be computed from these cells exactly as from the calls (``_n`` weighs each cell).
-    An engine updates a handful of aggregates per call here instead of one per metric part
-    (about thirty), which halves the main pass of a large scorecard; the cells are few
-    (groups x the flag combinations that occur, typically under a hundred). Each cell has
-    either all or none of its amounts known where it matters (``answered`` decides
-    ``handle_s``, ``csat_known`` decides ``csat``), so a cell's sum is null exactly when its
-    calls' values are.
-    """
-    cols = [*keys, *(f for f in FLAGS if f not in keys)]
-    return frame.group_by(cols).aggregate(
-        _n=frame.count(), **{a: frame[a].cast("float64").sum() for a in AMOUNTS},
-    )
+def local_parts(local_s: Any) -> dict[str, Any]:
+    """Local day number, hour (0-23) and weekday (0 = Monday) of local epoch seconds."""
+    day = local_s // 86400
+    return {"local_day": day, "hour": (local_s % 86400) // 3600, "weekday": (day + 3) % 7}
 
 
 def _join_leads(t: Any, leads_table: Any, conv: Conventions) -> Any:
@@ -190,7 +179,7 @@ def _join_leads(t: Any, leads_table: Any, conv: Conventions) -> Any:
     present = [leads_table[f].notnull() & (leads_table[f].cast("string").strip() != "") for f in conv.capture_fields]
     leads = leads_table.select(
         _l_lead=leads_table.lead_id, source=leads_table.source, product=leads_table.product,
-        captured=ibis.and_(*present) if present else ibis.literal(True),
+        captured=ibis.and_(*present) if present else ibis.literal(True), lead_no=ibis.row_number(),
     )
     return t.left_join(leads, t.lead_id == leads._l_lead).drop("_l_lead")
 
@@ -218,6 +207,8 @@ _CALL_KEEP = (
     "call_id", "center_id", "queue", "direction", "call_type", "offered_at", "answered_at", "ended_at", "agent_id",
     "lead_id", "hold_s", "wrap_s", "outcome", "order_value", "csat",
 )
+#: The canonical call columns (a calls file's other columns are kept as extra dimensions).
+CALL_COLUMNS = frozenset(_CALL_KEEP)
 
 
 def with_period(frame: Any, grain: str | None) -> Any:

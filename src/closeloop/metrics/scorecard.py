@@ -1,6 +1,7 @@
 """Scorecards: metrics by group and period, with intervals, tests, shrinkage and mix adjustment.
 
-One aggregation query computes every metric's parts per group; everything statistical
+One aggregation query (over the per-call facts, :mod:`closeloop.metrics.facts`) computes
+every call-level metric's parts per group, one more the per-lead counts; everything statistical
 happens afterwards on those small aggregates (numpy, :mod:`closeloop.stats`). The result's
 rows are plain dicts in a fixed column order: the group keys, then per metric its value,
 and for rates ``<name>_ci`` = [low, high], ``<name>_sig`` (``higher``/``lower`` than the
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from closeloop.metrics.definitions import DEFAULT_METRICS, SALE_METRICS, Metric, aggregations, metric
-from closeloop.metrics.frame import Conventions, Tables, cells, dimensions, enrich, with_period
+from closeloop.metrics.facts import cells, scorecard_frame
+from closeloop.metrics.frame import Conventions, Tables, dimensions, with_period
 from closeloop.metrics.leadlevel import extra_tables
 from closeloop.metrics.localtime import period_start
 from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns, require_rows
@@ -71,14 +73,10 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     needs = needed_columns(req.selection, req.adjust_for, *(m.needs for m in metrics))
     if "agent_id" in keys:
         needs.add("team")
-    frame = with_period(apply_selection(enrich(tables, conv, needs), req.selection, valid), req.grain)
-    # The main pass and the per-lead/first/repeat passes skip joins that only some metrics need
-    # (data capture needs the leads table): those metrics get their own pass over just the calls
-    # they count (sales), where the join is a twelfth of the work.
-    lean = needed_columns(req.selection, ["team"] if "agent_id" in keys else [])
-    lean_frame = frame if lean == needs else with_period(
-        apply_selection(enrich(tables, conv, lean), req.selection, valid), req.grain)
-    data = _aggregate(frame, lean_frame, keys, metrics, conv)
+    # One frame for every pass: the stored per-call facts when current, else the same facts
+    # computed on the fly with only the joins and windows these metrics need.
+    frame = with_period(apply_selection(scorecard_frame(tables, conv, needs), req.selection, valid), req.grain)
+    data = _aggregate(frame, keys, metrics, conv)
     require_rows(sum(data["_calls"]), req.selection)
     rows = [{k: data[k][i] for k in keys} for i in range(len(data["_calls"]))]
     if req.grain:
@@ -106,16 +104,11 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     return Scorecard(keys, metrics, rows, tests, notes)
 
 
-def _aggregate(
-    frame: Any, lean_frame: Any, keys: list[str], metrics: list[Metric], conv: Conventions
-) -> dict[str, list[Any]]:
-    """Run the call-level aggregation and any joined/per-lead/first/repeat tables; merge them by group."""
-    main = [m for m in metrics if m.parts is not None and m.needs <= set(lean_frame.columns)]
-    joined = [m for m in metrics if m.parts is not None and m not in main]
+def _aggregate(frame: Any, keys: list[str], metrics: list[Metric], conv: Conventions) -> dict[str, list[Any]]:
+    """Run the call-level aggregation (over cells) and the per-lead table; merge them by group."""
+    main = [m for m in metrics if m.parts is not None]
     team = "agent_id" in keys and "team" not in keys
-    # columns metrics need beyond the flags (data capture's ``captured``) become cell keys too
-    needed = sorted(set().union(*(m.needs for m in main)) - set(keys))
-    c = cells(lean_frame, [*keys, *needed, *(["team"] if team else [])])
+    c = cells(frame, [*keys, *(["team"] if team else [])])
     aggs = aggregations(c, main, conv)
     aggs["_calls"] = c._n.sum().fill_null(0)
     aggs["_sales"] = c._n.sum(where=c.is_sale).fill_null(0)
@@ -124,15 +117,14 @@ def _aggregate(
     data = _columns(_grouped(c, keys, aggs).order_by(keys) if keys else _grouped(c, keys, aggs))
     data = _drop_empty(data)
     index = {tuple(data[k][i] for k in keys): i for i in range(len(data["_calls"]))}
-    tables = [_joined_table(frame, keys, m, conv) for m in joined]
-    for table in tables + extra_tables(lean_frame, keys, metrics, conv):
+    for table in extra_tables(frame, keys, metrics):
         extra = _columns(table)
         names = [c for c in extra if c not in keys]
         for name in names:
             data.setdefault(name, [0] * len(data["_calls"]))
         for j in range(len(next(iter(extra.values()), []))):
             i = index.get(tuple(extra[k][j] for k in keys))
-            if i is not None:  # a group may come in several rows (stacked tables): add them up
+            if i is not None:
                 for name in names:
                     data[name][i] += extra[name][j] or 0
     return data
@@ -155,13 +147,6 @@ def _blank(rows: list[dict[str, Any]], m: Metric) -> None:
 
 def _grouped(frame: Any, keys: list[str], aggs: dict[str, Any]) -> Any:
     return frame.group_by(keys).aggregate(**aggs) if keys else frame.aggregate(**aggs)
-
-
-def _joined_table(frame: Any, keys: list[str], m: Metric, conv: Conventions) -> Any:
-    """A metric that needs a join, over only the calls in its denominator (where it has one)."""
-    if m.flags is not None:
-        frame = frame.filter(m.flags(frame, conv)[1])
-    return _grouped(frame, keys, aggregations(frame, [m], conv))
 
 
 def _columns(expr: Any) -> dict[str, list[Any]]:
