@@ -26,21 +26,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-
-from closeloop.leads.clean import CleanRules, clean_leads
-from closeloop.leads.dedupe import dedupe_leads
-from closeloop.leads.linkage import pairwise_quality
-from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
-from closeloop.leads.train import train_and_score
+# Intake and scoring import their heavy libraries inside their functions: the claim workers are
+# spawned processes that re-import this module, and should start in a second, not in many.
 
 T0 = datetime(2025, 3, 4, 15, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_intake(n: int, dup_rate: float, jobs: int, threshold: float) -> None:
+    import numpy as np
+
+    from closeloop.leads.clean import CleanRules, clean_leads
+    from closeloop.leads.dedupe import dedupe_leads
+    from closeloop.leads.linkage import pairwise_quality
+    from closeloop.leads.synthetic import synthetic_leads
+
     t = time.perf_counter()
     raw = synthetic_leads(n, dup_rate=dup_rate, seed=1)
     print(f"generated {n:,} leads ({dup_rate:.0%} planted duplicates) in {time.perf_counter() - t:.1f} s (not timed)")
@@ -64,6 +64,12 @@ def bench_intake(n: int, dup_rate: float, jobs: int, threshold: float) -> None:
 
 def _sweep(pairs: object, lead_ids: list[str], truth: list[str]) -> None:
     """Precision/recall when linking at other thresholds (same trained model, re-clustered)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from closeloop.leads.linkage import pairwise_quality
+
     index = {x: i for i, x in enumerate(lead_ids)}
     left = np.array([index[x] for x in pairs.column("lead_id_l").to_pylist()])  # type: ignore[attr-defined]
     right = np.array([index[x] for x in pairs.column("lead_id_r").to_pylist()])  # type: ignore[attr-defined]
@@ -78,6 +84,11 @@ def _sweep(pairs: object, lead_ids: list[str], truth: list[str]) -> None:
 
 
 def bench_scoring(n_history: int) -> None:
+    from closeloop.leads.clean import CleanRules, clean_leads
+    from closeloop.leads.dedupe import dedupe_leads
+    from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
+    from closeloop.leads.train import train_and_score
+
     raw = synthetic_leads(n_history, seed=3)
     merged = dedupe_leads(clean_leads(raw, CleanRules(default_country="US"))).merged
     as_of = datetime(2025, 7, 15, tzinfo=UTC)
@@ -112,17 +123,47 @@ def _worker(url: str, campaign: str, name: str, count: int, ready: object, out: 
     with OpsStore(url, pool_size=1) as store:
         queue = LeadQueue(store)
         queue.peek(campaign, limit=1)  # connect before the clock starts
+        queue.claim(f"{campaign}-empty", name, at=T0, count=count)  # and prepare the claim on its connection
+        backend = None
+        if store.dialect == "postgresql":  # the server process serving this worker's claims (pool of one)
+            pooled = store.statement_engine.raw_connection()
+            backend = pooled.driver_connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+            pooled.close()
+        out.put(backend)
         mine: list[str] = []
         ready.wait()  # type: ignore[attr-defined]
+        cpu = time.process_time()
         while True:
             got = queue.claim(campaign, name, at=T0, count=count)
             if not got:
                 break
             mine.extend(i["lead_id"] for i in got)
-    out.put(mine)
+        cpu = time.process_time() - cpu
+        ready.wait()  # type: ignore[attr-defined]  # everyone done; connections still open for the CPU reading
+    out.put((mine, cpu))
+
+
+def _backend_cpu(pids: list[int | None]) -> float | None:
+    """CPU seconds (user + system) the PostgreSQL backends used so far; None if not all are local processes."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def bench_claims(url: str, label: str, n: int, workers: int, count: int) -> None:
+    """8 processes claim until the queue is empty; every lead must have been taken exactly once.
+
+    The clock runs from a barrier every worker has reached (imported, connected, claim prepared)
+    to one every worker reaches after its last, empty claim. CPU per claim is measured apart:
+    the workers' own process time, and (local server) the CPU of the backends serving them, so
+    the figure can be read against what the machine had: here workers and server share its cores.
+    """
     from closeloop.ops import LeadQueue, OpsStore
 
     campaign = f"bench-{uuid.uuid4().hex[:8]}"
@@ -136,17 +177,27 @@ def bench_claims(url: str, label: str, n: int, workers: int, count: int) -> None
     procs = [ctx.Process(target=_worker, args=(url, campaign, f"w{i}", count, ready, out)) for i in range(workers)]
     for p in procs:
         p.start()
-    ready.wait()  # every worker imported and connected: start the clock
-    start = time.perf_counter()
-    taken = [out.get() for _ in procs]
+    backends = [out.get() for _ in procs]
+    load = os.getloadavg()[0]
+    ready.wait()  # every worker imported, connected and prepared: start the clock
+    start, server = time.perf_counter(), _backend_cpu(backends) if url.startswith("postgresql") else None
+    ready.wait()  # every worker found the queue empty
     elapsed = time.perf_counter() - start
+    if server is not None:
+        after = _backend_cpu(backends)
+        server = None if after is None else after - server
+    taken = [out.get() for _ in procs]
     for p in procs:
         p.join()
-    flat = [x for mine in taken for x in mine]
+    flat = [x for mine, _ in taken for x in mine]
     doubles = len(flat) - len(set(flat))
+    claims = len(flat) / count
+    cpu = f"client CPU {sum(c for _, c in taken) / claims * 1e3:.2f} ms/claim"
+    if server is not None:
+        cpu += f", server CPU {server / claims * 1e3:.2f} ms/claim"
     print(f"{label:10s} {workers} workers, {count:2d} per claim: {len(flat):,} leads in {elapsed:.1f} s = "
-          f"{len(flat) / elapsed:,.0f} leads/s ({len(flat) / elapsed / count:,.0f} claims/s); "
-          f"double assignments {doubles}; missed {n - len(set(flat))}")
+          f"{len(flat) / elapsed:,.0f} leads/s ({claims / elapsed:,.0f} claims/s); "
+          f"double assignments {doubles}; missed {n - len(set(flat))}; {cpu}; load {load:.1f}")
 
 
 def _pg_url() -> str | None:
@@ -169,6 +220,8 @@ def main() -> None:
     ap.add_argument("--claims", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--pg-url", help="PostgreSQL URL for the claims (default: CLOSELOOP_TEST_PG_URL or .ci/pg.env), "
+                    "e.g. over the Unix socket: postgresql+psycopg://closeloop@/closeloop_test?host=/tmp&port=54329")
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--only", choices=["intake", "scoring", "claims"])
     args = ap.parse_args()
@@ -178,7 +231,7 @@ def main() -> None:
     if args.only in (None, "scoring"):
         bench_scoring(args.history)
     if args.only in (None, "claims"):
-        url = _pg_url()
+        url = args.pg_url or _pg_url()
         if url and not args.skip_pg:
             import sqlalchemy
 

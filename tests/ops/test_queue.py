@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from closeloop.errors import ConfigError, InputError
+from closeloop.errors import ConfigError, InputError, StorageError
 from closeloop.leads.followup import Action
 from closeloop.ops import LeadQueue, OpsStore
 
@@ -160,7 +160,7 @@ def test_prepared_postgres_claim_plan_walks_the_ready_index(pg_url: str) -> None
         try:
             conn = pooled.driver_connection
             conn.execute("ANALYZE lead_queue")
-            sql = _pg_claim_sql(1).replace("%(campaign)s", "$1").replace("%(now)s", "$2").replace("%(agent)s", "$3")
+            sql = _pg_claim_sql(1)
             conn.execute(f"PREPARE claim_plan (varchar, timestamptz, varchar) AS {sql}")
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE claim_plan('c', now(), 'a')"))
             conn.execute("DEALLOCATE claim_plan")
@@ -174,8 +174,8 @@ def test_prepared_postgres_claim_plan_walks_the_ready_index(pg_url: str) -> None
 def test_postgres_claim_is_really_prepared_on_its_connection(pg_url: str) -> None:
     """The claim must run as a server-side prepared statement, parsed and planned once per connection.
 
-    psycopg ignores ``prepare=True`` when the connection's ``prepare_threshold`` is None; the
-    claim then silently went back to a parse and plan per call (twice the server's CPU).
+    A claim that silently went back to a parse and plan per call (as when psycopg's
+    ``prepare_threshold=None`` ignored ``prepare=True``) costs twice the server's CPU.
     """
     with OpsStore(pg_url, pool_size=1) as store:
         queue = LeadQueue(store)
@@ -192,3 +192,18 @@ def test_postgres_claim_is_really_prepared_on_its_connection(pg_url: str) -> Non
     assert len(rows) == 1
     _statement, generic, custom = rows[0]
     assert generic >= 1 and custom == 0  # the session's plan_cache_mode: the generic plan from the first run
+
+
+@pytest.mark.postgres
+def test_postgres_claim_failure_is_a_storage_error_and_the_connection_is_dropped(pg_url: str) -> None:
+    with OpsStore(pg_url, pool_size=1) as store:
+        queue = LeadQueue(store)
+        queue.enqueue("c", leads(2), at=T0)
+        assert len(queue.claim("c", "ann", at=T0)) == 1  # prepared on this connection
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE lead_queue RENAME TO lead_queue_gone")
+        with pytest.raises(StorageError, match="lead_queue"):
+            queue.claim("c", "ann", at=T0)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE lead_queue_gone RENAME TO lead_queue")
+        assert [i["lead_id"] for i in queue.claim("c", "bob", at=T0)] == ["L00000"]  # a fresh connection, prepared anew

@@ -7,7 +7,7 @@ A claim is one statement that picks the next ready item and marks it claimed:
 
 * PostgreSQL: ``WITH picked AS (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT n) UPDATE ...`` — rows
   another claimer holds are skipped, not waited for, so eight agents never queue behind one. It
-  runs prepared, on the bare psycopg connection, in autocommit: one round trip per claim.
+  runs prepared, on the bare libpq connection, in autocommit: one round trip per claim.
 * SQLite: the same statement inside ``BEGIN IMMEDIATE`` (one writer at a time; WAL keeps reads
   going).
 
@@ -81,7 +81,7 @@ def _claim_statement(dialect: str) -> Any:
 
 
 def _pg_claim_sql(count: int) -> str:
-    """The PostgreSQL claim for ``count`` items, in psycopg's ``%(name)s`` style (campaign, now, agent).
+    """The PostgreSQL claim for ``count`` items, with positional parameters ($1 campaign, $2 now, $3 agent).
 
     A locking CTE is evaluated exactly once; "id IN (SELECT ... LIMIT n)" may be re-run by the
     planner and hand out more than n rows. The LIMIT is a literal (one prepared statement per
@@ -90,11 +90,15 @@ def _pg_claim_sql(count: int) -> str:
     the generic plan is the custom one (index scan of the ready index, nested loop on the key),
     so the statement is parsed and planned once per connection, not once per claim.
     """
-    pick = _PICK.replace(":campaign", "%(campaign)s").replace(":now", "%(now)s").replace(":n", str(int(count)))
+    pick = _PICK.replace(":campaign", "$1").replace(":now", "$2").replace(":n", str(int(count)))
     return f"""WITH picked AS ({pick} FOR UPDATE SKIP LOCKED)
-        UPDATE lead_queue SET status = 'claimed', claimed_by = %(agent)s, claimed_at = %(now)s
+        UPDATE lead_queue SET status = 'claimed', claimed_by = $3, claimed_at = $2
         FROM picked WHERE lead_queue.id = picked.id AND lead_queue.status = 'ready'
         RETURNING {", ".join("lead_queue." + c.name for c in ITEM_COLUMNS)}"""
+
+
+# Parameter types of the prepared claim: varchar campaign, timestamptz now, varchar agent.
+_PG_CLAIM_TYPES = (1043, 1184, 1043)
 
 
 ITEM_NAMES = tuple(c.name for c in ITEM_COLUMNS)
@@ -169,23 +173,37 @@ class LeadQueue:
         return rows
 
     def _claim_pg(self, campaign: str, agent_id: str, now: datetime, count: int) -> list[dict[str, Any]]:
-        """One round trip on the bare psycopg connection: a prepared statement, tuples, no SQLAlchemy.
+        """One round trip on the bare libpq connection: a prepared statement, binary rows, no SQLAlchemy.
 
         The claim is the hot path of the queue (every agent, every lead): SQLAlchemy's text()
-        compilation, result processing and connection events cost more than PostgreSQL's work.
-        The connection is in autocommit, so the statement is its own transaction.
+        compilation and result processing, and psycopg's cursor machinery, cost more CPU than
+        PostgreSQL's work. So the statement is prepared once per connection (remembered in the
+        pool's record of that connection) and run with libpq's PQexecPrepared; psycopg's
+        loaders turn the binary row into Python values. The connection is in autocommit, so
+        the statement is its own transaction.
         """
-        sql = self._claim_sql.get(count)
-        if sql is None:
-            sql = self._claim_sql[count] = _pg_claim_sql(count)
+        from psycopg import pq
+        from psycopg.adapt import Transformer
+
         try:
             pooled = self.store.statement_engine.raw_connection()
         except SQLAlchemyError as exc:
             raise StorageError(f"operational store unavailable: {exc}") from exc
         try:
-            with pooled.driver_connection.cursor() as cur:
-                cur.execute(sql, {"campaign": campaign, "now": now, "agent": agent_id}, prepare=True)
-                got = cur.fetchall()
+            pgconn = pooled.driver_connection.pgconn
+            name = f"closeloop_claim_{int(count)}".encode()
+            prepared = pooled.info.setdefault("closeloop_claims", set())
+            if name not in prepared:
+                _check(pgconn.prepare(name, _pg_claim_sql(count).encode(), _PG_CLAIM_TYPES), pq.ExecStatus.COMMAND_OK)
+                prepared.add(name)
+            result = _check(pgconn.exec_prepared(
+                name, [campaign.encode(), now.isoformat().encode(), agent_id.encode()], None, 1),
+                pq.ExecStatus.TUPLES_OK)
+            loader = pooled.info.get("closeloop_loader")
+            if loader is None:
+                loader = pooled.info["closeloop_loader"] = Transformer(pooled.driver_connection)
+            loader.set_pgresult(result)
+            got = loader.load_rows(0, result.ntuples, tuple)
         except Exception as exc:
             pooled.invalidate()  # a broken connection must not go back to the pool
             raise StorageError(f"operational store failed: {exc}") from exc
@@ -311,6 +329,13 @@ class LeadQueue:
 
     def _tx(self) -> Any:
         return _Tx(self.store)
+
+
+def _check(result: Any, expected: Any) -> Any:
+    """A libpq result, or the server's error message as an exception."""
+    if result.status != expected:
+        raise RuntimeError((result.error_message or b"unexpected result").decode("utf-8", "replace").strip())
+    return result
 
 
 class _Tx:

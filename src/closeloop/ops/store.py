@@ -83,13 +83,13 @@ class OpsStore:
         # Single statements that are atomic on their own (a PostgreSQL claim) skip BEGIN/COMMIT
         # round trips; on SQLite every write keeps BEGIN IMMEDIATE.
         # A pool of its own, born in autocommit, so a claim costs one round trip (switching a
-        # pooled connection's isolation level and resetting it on return costs several). Nothing
-        # is prepared implicitly; the claim asks for it explicitly, with a literal LIMIT so that
+        # pooled connection's isolation level and resetting it on return costs several). The
+        # claim prepares itself on each connection through libpq, with a literal LIMIT so that
         # its generic plan is the good one (see closeloop.ops.queue._pg_claim_sql), and the
-        # session always uses that plan instead of re-planning the first five runs.
-        # The threshold must be a number, not None: psycopg's None turns preparation off
-        # altogether, ``prepare=True`` included, and every claim was parsed and planned anew
-        # (twice the server's CPU per claim).
+        # session always uses that plan instead of re-planning the first five runs. psycopg
+        # prepares nothing here implicitly; the threshold is a number, not None, because None
+        # also turns off an explicit ``prepare=True`` (that is how claims once went unprepared,
+        # parsed and planned on every call).
         self.statement_engine = self.engine
         if self.engine.dialect.name == "postgresql":
             self.statement_engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
