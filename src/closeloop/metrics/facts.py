@@ -54,6 +54,8 @@ COLUMNS = (*KEYS, "source", "product", "lead_no", "lead_orphan", "local_s", "_bi
 #: Facts that cost a window or join to compute; :func:`fact_expr` adds them only when wanted.
 WINDOWED = frozenset({"first_call", "is_repeat"})
 LEADS = frozenset({"source", "product", "captured", "lead_no"})
+#: Facts only some metrics use that cost a window or the leads join on the fly.
+COSTLY = WINDOWED | {"captured"}
 
 
 def signature(conv: Conventions) -> str:
@@ -267,6 +269,7 @@ def _meta(backend: Any) -> dict[str, Any] | None:
 __all__ = [
     "BITS",
     "COLUMNS",
+    "COSTLY",
     "FACTS_TABLE",
     "META_TABLE",
     "Facts",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from closeloop.metrics.definitions import DEFAULT_METRICS, SALE_METRICS, Metric, aggregations, metric
-from closeloop.metrics.facts import cells, scorecard_frame
+from closeloop.metrics.facts import COSTLY, cells, scorecard_frame
 from closeloop.metrics.frame import Conventions, Tables, dimensions, with_period
 from closeloop.metrics.leadlevel import extra_tables
 from closeloop.metrics.localtime import period_start
@@ -76,7 +76,11 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     # One frame for every pass: the stored per-call facts when current, else the same facts
     # computed on the fly with only the joins and windows these metrics need.
     frame = with_period(apply_selection(scorecard_frame(tables, conv, needs), req.selection, valid), req.grain)
-    data = _aggregate(frame, keys, metrics, conv)
+    # The per-lead pass uses no windowed or captured fact: on the fly it skips those windows and
+    # joins (with stored facts both frames read the same table).
+    lean = with_period(apply_selection(scorecard_frame(tables, conv, needs - COSTLY), req.selection, valid),
+                       req.grain)
+    data = _aggregate(frame, lean, keys, metrics, conv)
     require_rows(sum(data["_calls"]), req.selection)
     rows = [{k: data[k][i] for k in keys} for i in range(len(data["_calls"]))]
     if req.grain:
@@ -104,7 +108,9 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     return Scorecard(keys, metrics, rows, tests, notes)
 
 
-def _aggregate(frame: Any, keys: list[str], metrics: list[Metric], conv: Conventions) -> dict[str, list[Any]]:
+def _aggregate(
+    frame: Any, lead_frame: Any, keys: list[str], metrics: list[Metric], conv: Conventions
+) -> dict[str, list[Any]]:
     """Run the call-level aggregation (over cells) and the per-lead table; merge them by group."""
     main = [m for m in metrics if m.parts is not None]
     team = "agent_id" in keys and "team" not in keys
@@ -117,7 +123,7 @@ def _aggregate(frame: Any, keys: list[str], metrics: list[Metric], conv: Convent
     data = _columns(_grouped(c, keys, aggs).order_by(keys) if keys else _grouped(c, keys, aggs))
     data = _drop_empty(data)
     index = {tuple(data[k][i] for k in keys): i for i in range(len(data["_calls"]))}
-    for table in extra_tables(frame, keys, metrics):
+    for table in extra_tables(lead_frame, keys, metrics):
         extra = _columns(table)
         names = [c for c in extra if c not in keys]
         for name in names:
