@@ -4,18 +4,22 @@ Generates a warehouse of N synthetic calls directly in DuckDB (SQL ``range()``, 
 with 20 centers in 5 time zones, 2,000 agents and N/3 leads, then times, each in a fresh
 process with its peak memory (max RSS) measured:
 
+  facts build     the one-off build of the stored per-call facts (call_facts), which the first
+                  scorecard / sla check / report after new data runs (closeloop.metrics.facts)
   center x week   closeloop scorecard --by center_id --grain week   (all 21 metrics, incl.
                   the windowed first-call close and repeat rate; local weeks per center)
   agent           closeloop scorecard --by agent_id                  (all metrics + EB shrinkage)
-  *_core          (--core) the same with only the 15 call-level metrics: one aggregation pass
+  *_core          (--core) the same with only the call-level metrics (no per-lead pass)
+  *_fly           (--fly) the same computed on the fly, without the stored facts
   pandas          the same center x week aggregation written plainly in pandas (load calls
                   + centers, convert to local time per center, groupby) — the peer to beat;
                   it covers the 13 per-call metrics, not the windowed or distinct-lead ones
 
 Targets (issue 4): 10M calls <= 5 s and 100M calls <= 60 s per scorecard on a 2-core machine.
 
-    .venv/bin/python bench/scorecard.py [--rows 10000000] [--no-pandas] [--core] [--keep DIR]
-        [--compare-src DIR]   # e.g. git archive OLD src/closeloop | tar -x -C /tmp/old; --compare-src /tmp/old/src
+    .venv/bin/python bench/scorecard.py [--rows 10000000] [--no-pandas] [--core] [--fly] [--keep DIR]
+        [--memory-limit 4GB] [--compare-src DIR]
+    # --compare-src: e.g. git archive OLD src/closeloop | tar -x -C /tmp/old; --compare-src /tmp/old/src
 
 Each run reports wall time, CPU time (getrusage of its process, DuckDB's threads included:
 on a shared machine wall time depends on what else runs, CPU time much less) and peak RSS.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,6 +50,7 @@ def generate(path: Path, rows: int) -> None:
     Warehouse(path).close()
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     zones = ", ".join(f"'{z}'" for z in ZONES)
     con.execute(f"""INSERT INTO centers SELECT 'C' || i, 'vendor' || (i % 5), 'PH',
                     [{zones}][1 + i % 5], 'center ' || i FROM range(20) t(i)""")
@@ -88,7 +94,16 @@ CHILD = r"""
 import json, resource, sys, time
 path, mode = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
-if mode == "pandas":
+if mode == "build":
+    sys.path.insert(0, sys.argv[3])
+    from closeloop.metrics import Conventions
+    from closeloop.metrics.facts import build_facts
+    from closeloop.warehouse import Warehouse
+    wh = Warehouse(path, memory_limit=sys.argv[4] or None)
+    build_facts(wh.ibis(), Conventions())
+    wh.close()
+    groups = 0
+elif mode == "pandas":
     import duckdb, numpy as np
     con = duckdb.connect(path, read_only=True)
     calls = con.execute("SELECT * FROM calls").df()
@@ -129,7 +144,8 @@ else:
         n for n in DEFAULT_METRICS if METRICS[n].level == "call")
     req = ScorecardRequest(Selection(by=by), grain="week" if mode.startswith("center_week") else None,
                            metrics=names)
-    card = scorecard(Tables.from_backend(wh.ibis()), Conventions(), req)
+    tables = Tables.from_backend(wh.ibis(), facts=False) if mode.endswith("_fly") else Tables.from_backend(wh.ibis())
+    card = scorecard(tables, Conventions(), req)
     groups = len(card.rows)
 elapsed = time.perf_counter() - t0
 use = resource.getrusage(resource.RUSAGE_SELF)
@@ -138,9 +154,10 @@ print(json.dumps({"mode": mode, "seconds": elapsed, "cpu_s": use.ru_utime + use.
 """
 
 
-def run(path: Path, mode: str, src: Path = ROOT / "src") -> dict:
+def run(path: Path, mode: str, src: Path = ROOT / "src", memory_limit: str = "") -> dict:
     """Time one scorecard in a fresh process; returns wall and CPU seconds, groups and peak MiB."""
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), mode, str(src)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), mode, str(src), memory_limit],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         return {"mode": mode, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -152,6 +169,8 @@ def main() -> None:
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas peer (it needs ~2 GB per 10M rows)")
     ap.add_argument("--core", action="store_true",
                     help="also time the call-level metrics only (no per-lead, first-call or repeat passes)")
+    ap.add_argument("--fly", action="store_true", help="also time both scorecards without the stored facts")
+    ap.add_argument("--memory-limit", default="", help="DuckDB memory limit for the facts build (e.g. 4GB)")
     ap.add_argument("--keep", type=Path, help="generate into (or reuse) this folder instead of a temporary one")
     ap.add_argument("--compare-src", type=Path,
                     help="also time the scorecards with another src/ (e.g. an older commit, via git archive)")
@@ -163,14 +182,17 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(path, args.rows)
         print(f"generated {args.rows:,} calls in {time.perf_counter() - t0:.1f} s ({path.stat().st_size >> 20} MiB)")
-    results = [run(path, "center_week"), run(path, "agent")]
+    results = [run(path, "build", memory_limit=args.memory_limit), run(path, "center_week"), run(path, "agent")]
     if args.core:
         results += [run(path, "center_week_core"), run(path, "agent_core")]
+    if args.fly:
+        results += [run(path, "center_week_fly"), run(path, "agent_fly")]
     if args.compare_src:
         for mode in ("center_week", "agent"):
             results.append({**run(path, mode, args.compare_src), "mode": f"{mode}@compare"})
     if not args.no_pandas:
         results.append(run(path, "pandas"))
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'run':>20}  {'wall':>8}  {'CPU':>8}  {'groups':>6}  peak RSS")
     for r in results:
         if "error" in r:
