@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaln, digamma, polygamma
+from scipy.special import betaincinv, betaln, digamma, polygamma
 
 from closeloop.errors import InputError
 
@@ -213,8 +213,6 @@ def eb_shrinkage(
     >>> [round(v, 4) for v in s.estimate]
     [0.3173, 0.3]
     """
-    from scipy.stats import beta as beta_dist  # imported here: scipy.stats costs ~0.5 s to import
-
     x, m = _check(successes, n)
     a, b = prior if prior is not None else fit_beta_prior(x, m)
     if np.any(np.asarray(a) <= 0) or np.any(np.asarray(b) <= 0):
@@ -223,8 +221,10 @@ def eb_shrinkage(
     tail = (1 - conf) / 2
     return Shrinkage(
         estimate=post_a / (post_a + post_b),
-        low=beta_dist.ppf(tail, post_a, post_b),
-        high=beta_dist.ppf(1 - tail, post_a, post_b),
+        # betaincinv is what scipy.stats.beta.ppf computes (the same bits), without
+        # importing scipy.stats (~1 s, a fifth of an agent scorecard on 10M calls).
+        low=betaincinv(post_a, post_b, tail),
+        high=betaincinv(post_a, post_b, 1 - tail),
         alpha=float(np.mean(a)),
         beta=float(np.mean(b)),
         weight=m / (m + a + b),
