@@ -176,14 +176,17 @@ def line_fixer(con: duckdb.DuckDBPyConnection, skipped: list[int]) -> Callable[[
 def _maybe_duplicate_keys(con: duckdb.DuckDBPyConnection, key: str) -> bool:
     """False when the stage's valid keys are surely distinct: their 64-bit hashes are.
 
-    Distinct hashes prove distinct keys, and counting distinct integers is ~25% cheaper
-    than counting distinct strings; a collision (about n^2 / 2^65: one in ~400,000 files
-    of 10M rows) only sends the file to the exact count.
+    Distinct hashes prove distinct keys. Sorting the 64-bit hashes and comparing
+    neighbours is ~30% cheaper than DuckDB's count(DISTINCT) over them (which is cheaper
+    than over the strings: 0.8 s vs 1.2 s at 10M rows); a collision (about n^2 / 2^65: one
+    in ~400,000 files of 10M rows) only sends the file to the exact count.
     """
-    n, distinct = con.execute(
-        f"SELECT count(*), count(DISTINCT hash({key})) FROM {STAGE} WHERE __err = ''"
-    ).fetchone()  # type: ignore[misc]
-    return bool(n != distinct)
+    repeats = con.execute(f"""
+        SELECT count(*) FROM (
+            SELECT __h, lag(__h) OVER (ORDER BY __h) AS __prev FROM (
+                SELECT hash({key}) AS __h FROM {STAGE} WHERE __err = ''))
+        WHERE __h = __prev""").fetchone()[0]  # type: ignore[index]
+    return bool(repeats)
 
 
 def reject_duplicate_keys(
