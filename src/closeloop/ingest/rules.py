@@ -89,12 +89,11 @@ def typed(f: Field) -> str:
     if f.type is FieldType.INTEGER:
         return f"CASE WHEN try_cast({r} AS DOUBLE) = floor(try_cast({r} AS DOUBLE)) THEN try_cast({r} AS BIGINT) END"
     # Timestamps: with an offset they are instants; without, local time in the row's zone.
-    # An offset is a Z, a '+', or a '-' after the time's first ':' (the date part has
-    # dashes or slashes but no colon); a Z can only end a valid time, and a zone name
-    # with a z (Europe/Zurich) is a zone too. Searching for a byte is 6x cheaper than
-    # ends_with, which is 3x cheaper than slicing, and all far cheaper than a regex. Local times in a zone
+    # An offset is a trailing Z, a '+', or a '-' after the time's first ':' (the date part
+    # has dashes or slashes but no colon). Three cheap string tests, 3x faster than
+    # slicing the string, and far cheaper than a regular expression. Local times in a zone
     # with a fixed offset (see closeloop.ingest.zones) are shifted by it; others use ICU.
-    has_offset = f"(contains({r}, 'Z') OR contains({r}, 'z') OR contains({r}, '+') OR {r} LIKE '%:%-%')"
+    has_offset = f"(ends_with({r}, 'Z') OR ends_with({r}, 'z') OR contains({r}, '+') OR {r} LIKE '%:%-%')"
     local = q("__l_" + f.name)
     return (
         f"CASE WHEN {has_offset} THEN try_cast({r} AS TIMESTAMPTZ) "
