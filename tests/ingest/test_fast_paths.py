@@ -148,3 +148,14 @@ def test_duplicate_keys_found_through_hashes(tmp_path: Path) -> None:
         assert (res.loaded, res.rejected) == (7, 23)
         reasons = wh.con.execute("SELECT DISTINCT field FROM rejects").fetchall()
         assert reasons == [("call_id",)]
+
+
+def test_files_too_big_to_stay_cached_are_not_scanned(tmp_path: Path, monkeypatch) -> None:
+    """Past the scan limit the file is taken as padded: it would otherwise be read from disk twice."""
+    import closeloop.ingest.sources as sources
+
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    assert not sources.may_have_padding(path, ",")
+    monkeypatch.setattr(sources, "scan_limit_bytes", lambda: 4)
+    assert sources.may_have_padding(path, ",")
