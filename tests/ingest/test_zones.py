@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pytest
@@ -10,11 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from closeloop.ingest.rules import typed
-from closeloop.ingest.zones import fixed_offsets, zone_columns
+from closeloop.ingest.zones import fixed_offsets, local_offset_sql, offset_spans, zone_columns
 from closeloop.model import CALLS
 
 ZONES = ["UTC", "Asia/Manila", "America/Bogota", "Asia/Kolkata", "America/Mexico_City", "America/Chicago",
-         "Europe/London", "Australia/Sydney", "Africa/Casablanca", "Asia/Kathmandu", "America/Sao_Paulo"]
+         "Europe/London", "Australia/Sydney", "Africa/Casablanca", "Asia/Kathmandu", "America/Sao_Paulo",
+         "Australia/Lord_Howe", "Pacific/Chatham", "America/Santiago", "Asia/Tehran", "Europe/Berlin"]
+DST_ZONES = ["America/Chicago", "Europe/London", "Australia/Lord_Howe", "Pacific/Chatham", "America/Santiago",
+             "Africa/Casablanca"]
 OFFERED = next(f for f in CALLS.fields if f.name == "offered_at")
 
 
@@ -31,8 +34,9 @@ def _read_both(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str]]) -> l
     con.executemany("INSERT INTO t VALUES (?, ?)", rows)
     return con.execute(f"""
         SELECT {typed(OFFERED)}, timezone(__tz, try_cast(__r_offered_at AS TIMESTAMP))
-        FROM (SELECT *, {zone_columns(con, ZONES)}, try_cast(__r_offered_at AS TIMESTAMP) AS __l_offered_at
-              FROM t)""").fetchall()
+        FROM (SELECT *, {local_offset_sql(con, ZONES, "__l_offered_at")} AS __o_offered_at FROM (
+              SELECT *, {zone_columns(con, ZONES)}, try_cast(__r_offered_at AS TIMESTAMP) AS __l_offered_at
+              FROM t))""").fetchall()
 
 
 def test_fixed_zones_are_found_with_the_day_they_settled(con: duckdb.DuckDBPyConnection) -> None:
@@ -63,3 +67,23 @@ def test_any_local_time_in_any_zone_reads_as_icu_does(con: duckdb.DuckDBPyConnec
     text = [(z, d.isoformat()) for z, d in rows]
     for (zone, local), (ours, icu) in zip(text, _read_both(con, text), strict=True):
         assert ours == icu, (zone, local)
+
+
+def test_every_dst_change_in_the_window_reads_as_icu_does(con: duckdb.DuckDBPyConnection) -> None:
+    """Local times every 10 minutes from 2 h before to 2 h after each change: gaps, overlaps, edges."""
+    rows = []
+    for zone in DST_ZONES:
+        for span in offset_spans(con, zone):
+            start = datetime(1970, 1, 1) + timedelta(microseconds=span.start)
+            rows += [(zone, (start + timedelta(minutes=k)).isoformat()) for k in range(-120, 121, 10)]
+            rows += [(zone, (start - timedelta(microseconds=1)).isoformat())]
+    for (zone, local), (ours, icu) in zip(rows, _read_both(con, rows), strict=True):
+        assert ours == icu, (zone, local)
+
+
+def test_dst_zones_are_read_from_their_table_not_icu(con: duckdb.DuckDBPyConnection) -> None:
+    """An ordinary local time in a DST zone gets its offset from the table (the fast path runs)."""
+    sql = local_offset_sql(con, ["America/Chicago"], "TIMESTAMP '2026-07-01 09:00:00'", "'America/Chicago'")
+    assert con.execute(f"SELECT {sql}").fetchone()[0] == -5 * 3600 * 10**6
+    gap = local_offset_sql(con, ["America/Chicago"], "TIMESTAMP '2026-03-08 02:30:00'", "'America/Chicago'")
+    assert con.execute(f"SELECT {gap}").fetchone()[0] is None  # skipped hour: ICU decides

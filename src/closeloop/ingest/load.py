@@ -24,7 +24,7 @@ import duckdb
 from closeloop.errors import StorageError
 from closeloop.ingest.formats import PreReject
 from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, record_failed, typed_select
-from closeloop.ingest.zones import zone_columns
+from closeloop.ingest.zones import local_offset_sql, zone_columns
 from closeloop.model import RecordSchema
 from closeloop.warehouse import Warehouse
 
@@ -152,7 +152,7 @@ def stage_rows(
         SELECT {line}CASE WHEN __err <> '' THEN {rows.raw_expr} END AS __raw, __err, {value_cols}{extra_cols}
         FROM (
             SELECT *, {err} AS __err FROM (
-                {typed_select(schema, zoned)}
+                {typed_select(schema, zoned, lambda local: local_offset_sql(con, zones, local))}
             )
         )""")
     return rows, extras

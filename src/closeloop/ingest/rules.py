@@ -13,6 +13,7 @@ one (:func:`closeloop.ingest.zones.zone_columns`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import available_timezones
 
@@ -94,10 +95,13 @@ def typed(f: Field) -> str:
     # slicing the string, and far cheaper than a regular expression. Local times in a zone
     # with a fixed offset (see closeloop.ingest.zones) are shifted by it; others use ICU.
     has_offset = f"(ends_with({r}, 'Z') OR ends_with({r}, 'z') OR contains({r}, '+') OR {r} LIKE '%:%-%')"
-    local = q("__l_" + f.name)
+    # Zones whose offset still changes use a table of their offsets (``__o_<name>``, see
+    # closeloop.ingest.zones.local_offset_sql) where it is unambiguous; the rest goes to ICU.
+    local, offset = q("__l_" + f.name), q("__o_" + f.name)
     return (
         f"CASE WHEN {has_offset} THEN try_cast({r} AS TIMESTAMPTZ) "
         f"WHEN {local} >= __tz_since THEN make_timestamptz(epoch_us({local}) - __tz_offset) "
+        f"WHEN {offset} IS NOT NULL THEN make_timestamptz(epoch_us({local}) - {offset}) "
         f"ELSE timezone(__tz, {local}) END"
     )
 
@@ -256,7 +260,20 @@ def record_failed(schema: RecordSchema) -> str:
     return " OR ".join([f"({t})" for t in per_field] + [f"({c.failed})" for c in cross_checks(schema)]) or "false"
 
 
-def typed_select(schema: RecordSchema, relation: str) -> str:
+def offset_select(schema: RecordSchema, local_offset: Callable[[str], str] | None) -> str:
+    """SELECT items giving each timestamp's offset from a zone table: ``__o_<name>`` (NULL: ask ICU).
+
+    ``local_offset(local_sql)`` is SQL for the offset of a local time in the row's zone
+    (:func:`closeloop.ingest.zones.local_offset_sql`); without it every non-fixed zone uses ICU.
+    """
+    def one(name: str) -> str:
+        return local_offset(q("__l_" + name)) if local_offset else "CAST(NULL AS BIGINT)"
+
+    return "".join(f", {one(f.name)} AS {q('__o_' + f.name)}" for f in schema.fields if f.type is FieldType.TIMESTAMP)
+
+
+def typed_select(schema: RecordSchema, relation: str, local_offset: Callable[[str], str] | None = None) -> str:
     """SELECT adding to ``relation`` each field as ``__v_<name>`` of its storage type."""
     values = ", ".join(f"CAST({typed(f)} AS {storage_type(f.type)}) AS {q('__v_' + f.name)}" for f in schema.fields)
-    return f"SELECT *, {values} FROM (SELECT *{local_select(schema)} FROM ({relation}))"
+    locals_ = f"SELECT *{local_select(schema)} FROM ({relation})"
+    return f"SELECT *, {values} FROM (SELECT *{offset_select(schema, local_offset)} FROM ({locals_}))"
