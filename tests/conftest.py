@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 _PG_ENV = Path(__file__).resolve().parents[1] / ".ci" / "pg.env"
 
@@ -39,7 +40,6 @@ def pg_url() -> Iterator[str]:
     url = _pg_url()
     if url is None:
         _unavailable("CLOSELOOP_TEST_PG_URL not set and .ci/pg.env missing")
-    sqlalchemy = pytest.importorskip("sqlalchemy")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = sqlalchemy.create_engine(url)
     try:

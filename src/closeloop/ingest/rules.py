@@ -8,7 +8,9 @@ calls use the model's outcome sets, so ingestion and the simulator share one rul
 The input relation has one VARCHAR column per canonical field (NULL or '' when empty)
 plus ``__tz``: the IANA zone in which offset-less timestamps are read, and
 ``__tz_offset``/``__tz_since``: that zone's fixed offset and since when it holds, if it has
-one (:func:`closeloop.ingest.zones.zone_columns`).
+one (:func:`closeloop.ingest.zones.zone_columns`). :func:`typed_select` adds each local
+time's offset from the zone's table where it has one (``__o_<name>``, from
+:func:`closeloop.ingest.zones.local_offset_sql`); what neither covers goes through ICU.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def typed(f: Field) -> str:
     # An offset is a trailing Z, a '+', or a '-' after the time's first ':' (the date part
     # has dashes or slashes but no colon). Three cheap string tests, 3x faster than
     # slicing the string, and far cheaper than a regular expression. Local times in a zone
-    # with a fixed offset (see closeloop.ingest.zones) are shifted by it; others use ICU.
+    # with a fixed offset (see closeloop.ingest.zones) are shifted by it.
     has_offset = f"(ends_with({r}, 'Z') OR ends_with({r}, 'z') OR contains({r}, '+') OR {r} LIKE '%:%-%')"
     # Zones whose offset still changes use a table of their offsets (``__o_<name>``, see
     # closeloop.ingest.zones.local_offset_sql) where it is unambiguous; the rest goes to ICU.
@@ -238,8 +240,7 @@ def field_failed(f: Field) -> str | None:
         if f.choices:
             tests.append(f"NOT {one_of(v, f.choices)}")
     if f.type is FieldType.FLOAT:
-        lo = _DOUBLE_MAX if f.minimum is None else f"{float(f.minimum)!r}::DOUBLE"
-        lo = "-" + lo if f.minimum is None else lo
+        lo = f"-{_DOUBLE_MAX}" if f.minimum is None else f"{float(f.minimum)!r}::DOUBLE"
         hi = _DOUBLE_MAX if f.maximum is None else f"{float(f.maximum)!r}::DOUBLE"
         tests.append(f"NOT ({v} BETWEEN {lo} AND {hi})")
     else:
