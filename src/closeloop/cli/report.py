@@ -7,20 +7,13 @@ from typing import Annotated
 
 import typer
 
-from closeloop.cli.common import WorkspaceOpt, console, settings_for
-from closeloop.cli.scorecard import conventions, parse_day, refresh_facts, selection_from
-from closeloop.cli.sla import ContractsOpt, load_contracts_file, period_range
-from closeloop.errors import StorageError
-from closeloop.metrics import Selection, Tables
-from closeloop.report import ReportContext, render_report
-from closeloop.warehouse import open_warehouse
+from closeloop.cli.common import TerminalProgress, WorkspaceOpt, console, workspace_for
+from closeloop.cli.sla import ContractsOpt, PeriodOpt
 
 
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
-    period: Annotated[
-        str | None, typer.Option("--period", help="Only this period: 2024-03 (month), 2024-W10 (week) or a day.")
-    ] = None,
+    period: PeriodOpt = None,
     start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive (YYYY-MM-DD).")] = None,
     where: Annotated[
@@ -36,27 +29,13 @@ def report_cmd(
     switching); agents with raw and shrunk close rates; SLA status (when contracts.toml
     exists or --contracts is given). A short summary is printed to the terminal.
     """
-    settings = settings_for(workspace)
-    first, last = period_range(period)
-    base = selection_from(None, where, None, None)
-    selection = Selection(filters=base.filters, start=first or parse_day(start, "--from"),
-                          end=last or parse_day(end, "--to"))
-    terms = None
-    if contracts is not None or (settings.root / "contracts.toml").is_file():
-        terms = load_contracts_file(settings, contracts)
-    refresh_facts(settings, conventions(settings))
-    with open_warehouse(settings, read_only=True) as wh:
-        ctx = ReportContext(Tables.from_backend(wh.ibis()), conventions(settings), selection, terms)
-        with console(stderr=True).status("building report..."):
-            rep = render_report(ctx)
-    try:
-        out.write_text(rep.html, encoding="utf-8")
-    except OSError as exc:
-        raise StorageError(f"cannot write {out}: {exc}") from exc
+    with TerminalProgress() as progress:
+        rep = workspace_for(workspace).report(out, period=period, start=start, end=end, where=where,
+                                              contracts=contracts, progress=progress)
     term = console()
     for line in rep.summary:
         term.print(f"• {line}", markup=False)
-    term.print(f"report written to {out} ({len(rep.html) / 1024:.0f} KiB)")
+    term.print(f"report written to {rep.path} ({rep.size_bytes / 1024:.0f} KiB)")
 
 
 def register(app: typer.Typer) -> None:
