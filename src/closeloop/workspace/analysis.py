@@ -226,9 +226,8 @@ class Analysis:
         req = ScorecardRequest(selection=sel, grain=grain, metrics=chosen, adjust_for=names(adjust_for),
                                pvalue_method=pvalues, alpha=1 - conf)
         conv = self.conventions(conf=conf)
-        self.refresh_facts(conv, progress or _quiet())
-        with self.warehouse() as wh:
-            card = scorecard(self.tables(wh), conv, req)
+        with self.fact_tables(conv, progress or _quiet()) as tables:
+            card = scorecard(tables, conv, req)
         shrunk = SHRUNK if "agent_id" in sel.by else ()
         adjusted = ADJUSTABLE if req.adjust_for and sel.by else ()
         schema = scorecard_schema(card.keys, card.metrics, bool(sel.by), shrunk, adjusted, conf)
@@ -321,9 +320,8 @@ class Analysis:
         terms = self.contracts(contracts)
         sel = selection(None, None, start, end, period)
         conv = self.conventions()
-        self.refresh_facts(conv, progress or _quiet())
-        with self.warehouse() as wh:
-            results = check_contracts(self.tables(wh), conv, terms, sel.start, sel.end)
+        with self.fact_tables(conv, progress or _quiet()) as tables:
+            results = check_contracts(tables, conv, terms, sel.start, sel.end)
         counts = {"failed": sum(r.status == FAIL for r in results),
                   "passed": sum(r.status == "pass" for r in results)}
         counts["not_judged"] = len(results) - counts["failed"] - counts["passed"]
@@ -349,11 +347,10 @@ class Analysis:
             terms = self.contracts(contracts)
         conv = self.conventions()
         steps = progress or _quiet()
-        self.refresh_facts(conv, steps)
-        steps.step("building the report")
-        with self.warehouse() as wh:
+        with self.fact_tables(conv, steps) as tables:
+            steps.step("building the report")
             extra = {"title": title} if title else {}
-            rep = render_report(ReportContext(self.tables(wh), conv, sel, terms, **extra))
+            rep = render_report(ReportContext(tables, conv, sel, terms, **extra))
         path = Path(out)
         write_atomic(path, lambda tmp: tmp.write_text(rep.html, encoding="utf-8"))
         return ReportResult(path, len(rep.html.encode("utf-8")), list(rep.summary))
