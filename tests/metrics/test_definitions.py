@@ -9,8 +9,8 @@ repeat); sales leads L1 (complete), L2 (no e-mail), L3 (complete).
 import pytest
 
 from closeloop.errors import EmptySelectionError, InputError
-from closeloop.metrics.cost import COST_METRICS
 from closeloop.metrics import METRICS, Conventions, ScorecardRequest, Selection, Tables, parse_filter, scorecard
+from closeloop.metrics.cost import COST_METRICS
 from tests.metrics.fixtures import small_warehouse
 
 

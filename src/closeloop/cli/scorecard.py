@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -118,6 +119,7 @@ LABELS = {
     "conversion_per_lead": "conv/lead", "revenue_per_call": "revenue/call", "resolution_rate": "resolved",
     "repeat_rate": "repeat", "data_capture": "data capture", "contacts_per_sale": "contacts/sale",
     "leads_per_sale": "leads/sale", "talk_s_per_sale": "talk s/sale", "short_abandons": "short ab.",
+    "cost_per_call": "cost/call", "cost_per_sale": "cost/sale", "cost_per_lead": "cost/lead",
 }
 
 
@@ -202,6 +204,10 @@ def scorecard_cmd(
     adjust_for: AdjustOpt = None,
     pvalues: Annotated[str, typer.Option("--pvalues", help="Multiple-comparison correction: holm, bh, none.")] = "holm",
     conf: ConfOpt = 0.95,
+    contracts: Annotated[
+        Path | None, typer.Option("--contracts", help="Contract file with prices, for the cost metrics "
+                                  "(default: contracts.toml in the workspace).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -213,9 +219,11 @@ def scorecard_cmd(
     n/a means not measurable (no calls in the denominator). Rates marked ▲/▼
     differ from the other groups of the same period beyond noise (two-proportion test,
     Holm-corrected). Grouping by agent_id adds empirical-Bayes shrunk rates; --adjust-for
-    adds mix-adjusted close rates (<name>_adjusted in JSON). See docs/metrics.md.
+    adds mix-adjusted close rates (<name>_adjusted in JSON). Cost metrics (cost, cost_per_call,
+    cost_per_sale, cost_per_lead, margin) price the calls with the contracts' [contract.price].
+    See docs/metrics.md.
     """
-    from closeloop.cli.sla import period_range
+    from closeloop.cli.sla import load_contracts_file, period_range
 
     settings = settings_for(workspace)
     conv = conventions(settings, conf=conf)
@@ -227,9 +235,11 @@ def scorecard_cmd(
     selection = selection_from(by, where, start, end)
     if first:
         selection = Selection(by=selection.by, filters=selection.filters, start=first, end=last)
+    priced = any(METRICS[n].level == "cost" for n in chosen if n in METRICS)
     req = ScorecardRequest(
         selection=selection, grain=grain.value if grain else None,
         metrics=chosen or default, adjust_for=split(adjust_for), pvalue_method=pvalues,
+        contracts=tuple(load_contracts_file(settings, contracts)) if priced else (),
     )
     refresh_facts(settings, conv)
     with open_warehouse(settings, read_only=True) as wh:

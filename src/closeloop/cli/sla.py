@@ -12,6 +12,7 @@ import typer
 from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
 from closeloop.cli.scorecard import conventions, flat, parse_day, refresh_facts
 from closeloop.contracts import FAIL, check_contracts, parse_contracts, summarise
+from closeloop.contracts.pricing import price_row
 from closeloop.errors import ConfigError, InputError
 from closeloop.metrics import Tables
 from closeloop.settings import Settings
@@ -72,7 +73,10 @@ def check_cmd(
 ) -> None:
     """Judge every contract term per period: value, CI, target, pass/fail/not-enough-data, margin.
 
-    Exits 1 when any term fails (for cron and CI), 0 otherwise; not-enough-data is not a failure.
+    Each row carries the money the verdict moves under the contract: ``penalty`` (what the
+    breach costs: penalty + penalty_per_point x points short) or ``bonus`` (earned by a met
+    term). Exits 1 when any term fails (for cron and CI), 0 otherwise; not-enough-data is not
+    a failure.
     """
     settings = settings_for(workspace)
     terms = load_contracts_file(settings, contracts)
@@ -95,7 +99,9 @@ def check_cmd(
         console(stderr=True).print(
             f"{len(results)} term-periods: {len(failed)} failed, "
             f"{sum(r.status == 'pass' for r in results)} passed, "
-            f"{sum(r.status not in ('pass', FAIL) for r in results)} not judged"
+            f"{sum(r.status not in ('pass', FAIL) for r in results)} not judged; "
+            f"breaches cost {sum(-r.money for r in results if r.money < 0):,.2f}, "
+            f"bonuses earned {sum(r.money for r in results if r.money > 0):,.2f}"
         )
     if failed:
         raise typer.Exit(1)
@@ -120,10 +126,13 @@ def show_cmd(
     rows = [
         {"contract": c.name, "scope": " & ".join(map(str, c.filters)), "judge": c.judge, "metric": t.metric,
          "direction": t.direction, "target": t.target, "period": t.period, "min_volume": t.min_volume,
-         "weight": t.weight, "penalty": t.penalty}
+         "weight": t.weight, "penalty": t.penalty, "penalty_per_point": t.penalty_per_point, "bonus": t.bonus}
         for c in load_contracts_file(settings, contracts) for t in c.terms
     ]
     emit_rows(rows, fmt, title="contracts")
+    prices = [{"contract": c.name, **price_row(c.price)} for c in load_contracts_file(settings, contracts) if c.price]
+    if prices:
+        emit_rows(prices, fmt, title="prices")
 
 
 def register(app: typer.Typer) -> None:
