@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
+from closeloop.cli.money import outsource_cmd
 from closeloop.errors import InputError, StorageError
 from closeloop.metrics import DEFAULT_METRICS, METRICS, Conventions, ScorecardRequest, Selection, Tables, scorecard
 from closeloop.metrics.explain import gap_analysis, mode_switching, volume_vs_conversion
@@ -123,6 +124,10 @@ LABELS = {
 }
 
 
+def _amount(v: float | None) -> str:
+    return "…" if v is None else f"{v:,.2f}"
+
+
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v * 100:.1f}"
 
@@ -131,6 +136,9 @@ def _cell(r: dict[str, Any], name: str, extra: str = "") -> str:
     """One metric of one row for people: ``54.5% [53.9-55.1] ▲`` for rates, plain numbers otherwise."""
     key = f"{name}_{extra}" if extra else name
     v = r.get(key)
+    if f"{key}_ci" in r and name in METRICS and not METRICS[name].is_rate:  # an amount with an interval
+        lo, hi = r[f"{key}_ci"]
+        return "n/a" if v is None else f"{v:,.2f} [{_amount(lo)}-{_amount(hi)}]"
     if f"{key}_ci" in r:
         if v is None:
             return "n/a"
@@ -150,7 +158,7 @@ def table_columns(rows: list[dict[str, Any]], keys: list[str], names: list[str])
     for n in names:
         label = LABELS.get(n, n)
         if any(f"{n}_ci" in r for r in rows):
-            label += " % [95% CI]"
+            label += " % [95% CI]" if METRICS[n].is_rate else " [95% CI]"
         cols.append((label, [_cell(r, n) for r in rows]))
         for extra in ("shrunk", "adjusted"):
             if any(f"{n}_{extra}" in r for r in rows):
@@ -180,7 +188,7 @@ def print_table(rows: list[dict[str, Any]], keys: list[str], names: list[str], w
         title = "scorecard" if len(chunks) < 2 else f"scorecard ({part + 1}/{len(chunks)})"
         table = Table(title=title, show_lines=False)
         for i in [*range(nkeys), *chunk]:
-            header = cols[i][0].replace(" % [95% CI]", "\n% [95% CI]")
+            header = cols[i][0].replace(" % [95% CI]", "\n% [95% CI]").replace(" [95% CI]", "\n[95% CI]")
             table.add_column(header, no_wrap=True, overflow="ellipsis", justify="left" if i < nkeys else "right")
         for r in range(len(rows)):
             table.add_row(*(cols[i][1][r] for i in [*range(nkeys), *chunk]))
@@ -350,6 +358,9 @@ def volume_cmd(
         rows = volume_vs_conversion(Tables.from_backend(wh.ibis()), conv, selection_from(None, where, start, end),
                                     low_volume)
     emit_rows(rows if fmt is OutputFormat.json else flat(rows), fmt, title="volume vs conversion")
+
+
+explain_app.command("outsource")(outsource_cmd)
 
 
 def register(app: typer.Typer) -> None:

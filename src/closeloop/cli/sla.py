@@ -89,8 +89,8 @@ def check_cmd(
     if not results:
         console(stderr=True).print("no calls in any contract's scope for the selected period(s)")
     rows = summarise(results) if summary else [r.row() for r in results]
-    if fmt is OutputFormat.csv:
-        rows = flat(rows)
+    if fmt is OutputFormat.csv:  # a term with no CI still gets ci_low/ci_high: every CSV row has every column
+        rows = flat([{**r, "ci": r["ci"] or [None, None]} if "ci" in r else r for r in rows])
     elif fmt is OutputFormat.table and not summary:
         rows = [_pretty(r) for r in rows]
     emit_rows(rows, fmt, title="SLA check")
