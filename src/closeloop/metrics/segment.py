@@ -44,7 +44,7 @@ class Segment:
 def parse_segment(text: str, columns: Sequence[str]) -> Segment:
     """Parse ``text`` as a condition over ``columns``; InputError saying what is not allowed."""
     import sqlglot
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import ParseError, SqlglotError
 
     if not text or not text.strip():
         raise InputError("--segment is empty: give a condition, e.g. \"call_type = 'sales' AND queue = 'soho'\"")
@@ -52,6 +52,8 @@ def parse_segment(text: str, columns: Sequence[str]) -> Segment:
         trees = sqlglot.parse(text, dialect="duckdb")
     except ParseError as exc:
         raise InputError(f"--segment {text!r} is not a SQL condition: {exc.errors[0]['description']}") from None
+    except SqlglotError as exc:  # e.g. an unterminated string
+        raise InputError(f"--segment {text!r} is not a SQL condition: {str(exc).splitlines()[0]}") from None
     if len(trees) != 1 or trees[0] is None:
         raise InputError(f"--segment {text!r}: give one condition, not several statements")
     tree = trees[0]
