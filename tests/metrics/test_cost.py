@@ -119,3 +119,11 @@ def test_price_arithmetic():
     assert p.fixed_cost("month") == 3044.0
     assert p.fixed_cost("week") == pytest.approx(3044 * 7 / DAYS_PER_MONTH)
     assert (v + v).handle_s == 10800
+
+
+def test_a_selection_covering_part_of_a_month_pays_that_part_of_the_fee(tables):
+    from datetime import date
+
+    sel = Selection(by=("vendor",), start=date(2024, 3, 4), end=date(2024, 3, 10))
+    rows = {r["vendor"]: r for r in card(tables, selection=sel).rows}
+    assert rows["acme"]["cost"] == pytest.approx(ACME - 300 + 300 * 7 / 31)

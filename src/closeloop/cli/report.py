@@ -19,7 +19,8 @@ from closeloop.warehouse import open_warehouse
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     period: Annotated[
-        str | None, typer.Option("--period", help="Only this period: 2024-03 (month), 2024-W10 (week) or a day.")
+        str | None, typer.Option("--period", help="Only this period: 2024-03 (month), 2024-W10 (week), a day, "
+                                 "or week / month for the latest one.")
     ] = None,
     start: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, inclusive (YYYY-MM-DD).")] = None,
@@ -27,6 +28,10 @@ def report_cmd(
         list[str] | None, typer.Option("--where", help="Filter COLUMN=VALUE (repeatable), e.g. call_type=sales.")
     ] = None,
     contracts: ContractsOpt = None,
+    vendor: Annotated[
+        str | None, typer.Option("--vendor", help="A vendor review pack: only this vendor's calls and contracts, "
+                                 "with its trend since the contract start (first 90 days marked ramp-up).")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write one self-contained HTML report (inline SVG charts; opens offline).
@@ -34,19 +39,32 @@ def report_cmd(
     Sections: headline KPIs with trends and funnel; vendor/center scorecards with forest
     plots; what drives the close-rate gap (mix vs performance, lead sources, mode
     switching); agents with raw and shrunk close rates; SLA status (when contracts.toml
-    exists or --contracts is given). A short summary is printed to the terminal.
+    exists or --contracts is given); money (cost per hour and per sale) when contracts have
+    prices. With --vendor V the report is V's review pack, and --period week (or month) means
+    the latest one in the data. A short summary is printed to the terminal.
     """
+    from closeloop.metrics.selection import Filter
+    from closeloop.report.vendor import latest_period, vendor_contracts
+
     settings = settings_for(workspace)
-    first, last = period_range(period)
+    latest = period in ("week", "month")
+    first, last = period_range(None if latest else period)
     base = selection_from(None, where, None, None)
-    selection = Selection(filters=base.filters, start=first or parse_day(start, "--from"),
+    filters = (*base.filters, *([Filter("vendor", (vendor,))] if vendor else []))
+    selection = Selection(filters=filters, start=first or parse_day(start, "--from"),
                           end=last or parse_day(end, "--to"))
     terms = None
     if contracts is not None or (settings.root / "contracts.toml").is_file():
         terms = load_contracts_file(settings, contracts)
+        terms = vendor_contracts(terms, vendor) if vendor else terms
     refresh_facts(settings, conventions(settings))
     with open_warehouse(settings, read_only=True) as wh:
         ctx = ReportContext(Tables.from_backend(wh.ibis()), conventions(settings), selection, terms)
+        if latest:
+            first, last = latest_period(ctx, str(period))
+            ctx = ReportContext(ctx.tables, ctx.conv, Selection(filters=filters, start=first, end=last), terms)
+        if vendor:
+            ctx.title = f"Vendor review: {vendor}"
         with console(stderr=True).status("building report..."):
             rep = render_report(ctx)
     try:

@@ -8,6 +8,7 @@ A contract file holds one or more ``[[contract]]`` tables::
     where = ["call_type=sales"]        # optional extra filters (same syntax as --where)
     period = "week"                    # week | month: each term is judged per period
     judge = "point"                    # point: the value decides; ci: fail only if the whole CI misses
+    start = 2026-01-05                 # optional: the contract's first day (first 90 days: ramp-up)
 
     [[contract.term]]
     metric = "close_rate"
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from closeloop.contracts.pricing import Price, parse_price
@@ -42,7 +44,9 @@ from closeloop.metrics.selection import Filter, parse_filter
 DIRECTIONS = ("at_least", "at_most")
 PERIODS = ("week", "month")
 JUDGES = ("point", "ci")
-_CONTRACT_KEYS = {"name", "scope", "where", "period", "judge", "term", "price"}
+_CONTRACT_KEYS = {"name", "scope", "where", "period", "judge", "term", "price", "start"}
+#: Days after a contract's start that count as ramp-up in a vendor review.
+RAMP_UP_DAYS = 90
 _MONEY_KEYS = ("penalty", "penalty_per_point", "bonus")
 _TERM_KEYS = {"metric", "target", "direction", "min_volume", "weight", "period", *_MONEY_KEYS}
 
@@ -93,6 +97,12 @@ class Contract:
     judge: str = "point"
     price: Price | None = None
     period: str = "month"
+    #: The day the contract started (``start = 2026-01-05``): its first 90 days are ramp-up.
+    start: date | None = None
+
+    def ramp_up(self, day: date) -> bool:
+        """Whether ``day`` falls in the contract's first RAMP_UP_DAYS days."""
+        return self.start is not None and self.start <= day < self.start + timedelta(days=RAMP_UP_DAYS)
 
 
 def parse_contracts(text: str, path: str = "contracts.toml") -> list[Contract]:
@@ -147,8 +157,12 @@ def _contract(raw: dict[str, Any], path: str, where: str) -> Contract:
     if not isinstance(terms, list) or (not terms and price is None):
         raise ScenarioError(path, f"{where}.term",
                             "a contract needs at least one [[contract.term]] (or a [contract.price])")
+    start = raw.get("start")
+    if start is not None and (isinstance(start, datetime) or not isinstance(start, date)):
+        raise ScenarioError(path, f"{where}.start",
+                            f"give the start day as a TOML date (start = 2026-01-05), got {start!r}")
     return Contract(name, tuple(filters), tuple(_term(t, path, f"{where}.term[{i}]", period)
-                                               for i, t in enumerate(terms)), judge, price, period)
+                                               for i, t in enumerate(terms)), judge, price, period, start)
 
 
 def _term(raw: dict[str, Any], path: str, where: str, period: str) -> Term:

@@ -28,6 +28,7 @@ name = "Harborline (offshore, Manila)"
 scope = { vendor = "harborline" }
 period = "week"
 judge = "point"
+start = 2025-06-02                    # an established vendor
 
   [contract.price]
   currency = "USD"
@@ -84,6 +85,7 @@ name = "Andina (nearshore, Medellin)"
 scope = { vendor = "andina" }
 period = "week"
 judge = "point"
+start = 2026-01-05                    # new this quarter: its first 90 days are ramp-up
 
   [contract.price]
   currency = "USD"

@@ -7,7 +7,8 @@ one contract at a time. For each priced contract the calls of the scorecard's se
 that the contract covers are aggregated by the scorecard's keys — and by month when it has
 no grain, because a monthly fee is owed per month — then priced; a group's cost is the sum
 over the contracts that cover its calls. A contract's fee for a period is shared among its
-groups in proportion to their handled calls.
+groups in proportion to their handled calls; with no grain, a month the selection's dates
+only partly cover is charged that share of the fee (a week's report carries a week's fee).
 
 The cost metrics (docs/metrics.md): ``cost``, ``cost_per_call`` (per handled call),
 ``cost_per_sale`` (with an interval from the Wilson interval of the sales count: the cost is
@@ -19,6 +20,7 @@ minus cost). Calls under no priced contract are left out, and a note says how ma
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -26,6 +28,7 @@ import numpy as np
 from closeloop.errors import InputError
 from closeloop.metrics.definitions import Metric, metric
 from closeloop.metrics.frame import Conventions, with_period
+from closeloop.metrics.localtime import period_start
 from closeloop.metrics.selection import Filter, Selection, apply_selection
 from closeloop.stats import wilson_interval
 
@@ -69,12 +72,15 @@ def cost_needs(contracts: Sequence[Priced]) -> set[str]:
 def add_cost_parts(
     data: dict[str, list[Any]], frame: Any, lean: Any, keys: list[str], grain: str | None, conv: Conventions,
     contracts: Sequence[Priced], valid: Sequence[str], aggregate: Aggregate,
+    span: tuple[date | None, date | None] = (None, None),
 ) -> list[str]:
     """Add every cost metric's parts (``<name>__num``/``__den``) to a scorecard's ``data``.
 
     ``data`` holds one list per column and row of the scorecard (keyed by ``keys``);
     ``frame``/``lean`` are its per-call frames, already selected and given periods;
-    ``aggregate`` is the scorecard's own aggregation. Returns notes for the user.
+    ``aggregate`` is the scorecard's own aggregation; ``span`` the selection's first and last
+    day: with no grain, a month the span only partly covers is charged that share of its fee.
+    Returns notes for the user.
     """
     rows = len(data["_calls"])
     index = {tuple(data[k][i] for k in keys): i for i in range(rows)}
@@ -89,7 +95,8 @@ def add_cost_parts(
         if by_month:
             f, lf = with_period(f, "month"), with_period(lf, "month")
         part = aggregate(f, lf, ext, base, conv)
-        cost = contract_costs(part, c.price, grain or "month", "period" if "period" in ext else None)
+        share = [month_share(p, span) for p in part["period"]] if by_month else None
+        cost = contract_costs(part, c.price, grain or "month", "period" if "period" in ext else None, share)
         for j, group in enumerate(zip(*(part[k] for k in keys), strict=True) if keys else [()] * len(cost)):
             i = index.get(tuple(group))
             if i is None:
@@ -105,11 +112,21 @@ def add_cost_parts(
     return _notes(data, acc)
 
 
-def contract_costs(part: dict[str, list[Any]], price: Price, grain: str, period_key: str | None) -> np.ndarray:
+def month_share(key: int, span: tuple[date | None, date | None]) -> float:
+    """The share of month ``key`` (a month key, :func:`~closeloop.metrics.localtime.period_start`) in ``span``."""
+    first = period_start(key, "month")
+    last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+    lo, hi = max(first, span[0] or first), min(last, span[1] or last)
+    return max((hi - lo).days + 1, 0) / last.day
+
+
+def contract_costs(part: dict[str, list[Any]], price: Price, grain: str, period_key: str | None,
+                   share: Sequence[float] | None = None) -> np.ndarray:
     """Cost of each aggregated row of one contract: its variable cost and its share of the fee.
 
     The fee of a period (``grain``) is shared among the period's rows by handled calls (by
-    calls when none was handled, so a fee is never lost).
+    calls when none was handled, so a fee is never lost); ``share`` scales it per row (the
+    part of a month a selection covers).
     """
     n = len(part["_calls"])
     volumes = [volume_of(part, j) for j in range(n)]
@@ -119,10 +136,11 @@ def contract_costs(part: dict[str, list[Any]], price: Price, grain: str, period_
     periods = np.array([str(p) for p in part[period_key]]) if period_key else np.zeros(n, str)
     weight = np.array([v.handled for v in volumes], dtype=float)
     calls = np.array([x or 0 for x in part["_calls"]], dtype=float)
+    scale = np.asarray(share, dtype=float) if share is not None else np.ones(n)
     for p in dict.fromkeys(periods):
         sel = periods == p
         w = weight[sel] if weight[sel].sum() > 0 else calls[sel]
-        cost[sel] += price.fixed_cost(grain) * w / w.sum()
+        cost[sel] += price.fixed_cost(grain) * scale[sel] * w / w.sum()
     return cost
 
 

@@ -95,7 +95,8 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     tests: list[dict[str, Any]] = []
     notes: list[str] = []
     if costed:
-        notes += add_cost_parts(data, frame, lean, keys, req.grain, conv, req.contracts, valid, _aggregate)
+        notes += add_cost_parts(data, frame, lean, keys, req.grain, conv, req.contracts, valid, _aggregate,
+                                (req.selection.start, req.selection.end))
     periods = _period_index(data, req.grain)
     unmeasured = _unmeasured(data, metrics)
     if unmeasured:

@@ -57,8 +57,8 @@ class MoneySection:
         shown = [{**r, "cost_per_sale_ci": _money_ci(r.get("cost_per_sale_ci")),
                   **{k: _money(r.get(k)) for k in ("cost", "cost_per_hour", "cost_per_call", "cost_per_sale",
                                                    "cost_per_lead", "margin")}} for r in rows]
-        verdict = (f"The cheapest handled hour is {hour}'s; the cheapest sale is {sale}'s." if hour != sale
-                   else f"{hour} is cheapest both per handled hour and per sale.")
+        verdict = ("" if len(rows) < 2 else f"The cheapest handled hour is {hour}'s; the cheapest sale is {sale}'s."
+                   if hour != sale else f"{hour} is cheapest both per handled hour and per sale.")
         html = (f"<p>Costs under each contract's price (docs/sla.md): hourly prices apply to handle time ÷ "
                 f"occupancy, monthly fees are shared by handled calls. {verdict} The cost-per-sale interval "
                 f"comes from the Wilson interval of the sales count.</p>"
@@ -70,6 +70,10 @@ class MoneySection:
                               [("period", "month"), ("vendor", "vendor"), ("handled", "handled"), ("sales", "sales"),
                                ("cost", "cost"), ("cost_per_sale", "cost / sale"), ("margin", "margin")],
                               caption="By month")
+        if len(rows) < 2:
+            (r,) = rows
+            line = f"{r['vendor']}: cost {_money(r['cost'])}, per sale {_money(r['cost_per_sale'])}"
+            return SectionResult(html, [line])
         return SectionResult(html, [f"cheapest per handled hour: {hour}; cheapest per sale: {sale}"])
 
 
