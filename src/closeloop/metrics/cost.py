@@ -2,11 +2,12 @@
 
 Why priced after aggregation rather than per call: every price component is linear in a
 sum a scorecard already computes (handled calls, handle seconds, sales, order value), so a
-group's cost is the price applied to its volume (:class:`~closeloop.contracts.pricing.Volume`),
-one contract at a time. For each priced contract the calls of the scorecard's selection
-that the contract covers are aggregated by the scorecard's keys — and by month when it has
-no grain, because a monthly fee is owed per month — then priced; a group's cost is the sum
-over the contracts that cover its calls. A contract's fee for a period is shared among its
+group's cost is the price applied to its volume (:class:`~closeloop.contracts.pricing.Volume`).
+Each call of the scorecard's selection is tagged with the first priced contract covering it
+(``_contract``); the scorecard's own aggregation then runs once over its keys + contract —
+and month when it has no grain, because a monthly fee is owed per month — and each row is
+priced with its contract's price (one more aggregation for all contracts, not one per
+contract). A group's cost is the sum over its rows. A contract's fee for a period is shared among its
 groups in proportion to their handled calls; with no grain, a month the selection's dates
 only partly cover is charged that share of the fee (a week's report carries a week's fee).
 
@@ -29,7 +30,7 @@ from closeloop.errors import InputError
 from closeloop.metrics.definitions import Metric, metric
 from closeloop.metrics.frame import Conventions, with_period
 from closeloop.metrics.localtime import period_start
-from closeloop.metrics.selection import Filter, Selection, apply_selection
+from closeloop.metrics.selection import Filter, check_columns, filter_condition
 from closeloop.stats import wilson_interval
 
 if TYPE_CHECKING:  # contracts import metrics; prices are read here, never imported at load
@@ -72,7 +73,7 @@ def cost_needs(contracts: Sequence[Priced]) -> set[str]:
 def add_cost_parts(
     data: dict[str, list[Any]], frame: Any, lean: Any, keys: list[str], grain: str | None, conv: Conventions,
     contracts: Sequence[Priced], valid: Sequence[str], aggregate: Aggregate,
-    span: tuple[date | None, date | None] = (None, None),
+    span: tuple[date | None, date | None] = (None, None), leads: bool = True,
 ) -> list[str]:
     """Add every cost metric's parts (``<name>__num``/``__den``) to a scorecard's ``data``.
 
@@ -80,36 +81,52 @@ def add_cost_parts(
     ``frame``/``lean`` are its per-call frames, already selected and given periods;
     ``aggregate`` is the scorecard's own aggregation; ``span`` the selection's first and last
     day: with no grain, a month the span only partly covers is charged that share of its fee.
-    Returns notes for the user.
+    ``leads``: count the leads worked (``cost_per_lead``; a per-lead pass). Returns notes.
     """
     rows = len(data["_calls"])
     index = {tuple(data[k][i] for k in keys): i for i in range(rows)}
     acc = {name: np.zeros(rows) for name in ("cost", "handled", "sales", "trials", "leads", "revenue", "calls")}
-    base = [metric(n) for n in VOLUME_METRICS]
+    priced = priced_only(contracts)
     by_month = grain is None
-    ext = [*keys, "period"] if by_month else keys
-    for c in priced_only(contracts):
+    f, lf = (with_period(frame, "month"), with_period(lean, "month")) if by_month else (frame, lean)
+    f, lf = _tag(f, priced, valid), _tag(lf, priced, valid)
+    ext = [*keys, *(["period"] if by_month else []), "_contract"]
+    names = [n for n in VOLUME_METRICS if leads or n != "leads_per_sale"]
+    part = aggregate(f, lf, ext, [metric(n) for n in names], conv)
+    tags = np.array([int(t) for t in part["_contract"]], dtype=int)
+    for k, c in enumerate(priced):
         assert c.price is not None
-        sel = Selection(filters=c.filters)
-        f, lf = apply_selection(frame, sel, valid), apply_selection(lean, sel, valid)
-        if by_month:
-            f, lf = with_period(f, "month"), with_period(lf, "month")
-        part = aggregate(f, lf, ext, base, conv)
-        share = [month_share(p, span) for p in part["period"]] if by_month else None
-        cost = contract_costs(part, c.price, grain or "month", "period" if "period" in ext else None, share)
-        for j, group in enumerate(zip(*(part[k] for k in keys), strict=True) if keys else [()] * len(cost)):
+        mine = np.flatnonzero(tags == k)
+        sub = {name: [values[j] for j in mine] for name, values in part.items()}
+        cost = contract_costs(sub, c.price, grain or "month", "period" if "period" in ext else None,
+                              [month_share(p, span) for p in sub["period"]] if by_month else None)
+        for j, group in enumerate(zip(*(sub[key] for key in keys), strict=True) if keys else [()] * len(cost)):
             i = index.get(tuple(group))
             if i is None:
                 continue
             acc["cost"][i] += cost[j]
-            acc["handled"][i] += part["handled__n"][j] or 0
-            acc["sales"][i] += part["sales__n"][j] or 0
-            acc["trials"][i] += part["close_rate__den"][j] or 0
-            acc["leads"][i] += part["leads_per_sale__num"][j] or 0
-            acc["revenue"][i] += part["revenue_per_call__num"][j] or 0.0
-            acc["calls"][i] += part["_calls"][j] or 0
+            acc["handled"][i] += sub["handled__n"][j] or 0
+            acc["sales"][i] += sub["sales__n"][j] or 0
+            acc["trials"][i] += sub["close_rate__den"][j] or 0
+            acc["leads"][i] += (sub["leads_per_sale__num"][j] or 0) if leads else 0
+            acc["revenue"][i] += sub["revenue_per_call__num"][j] or 0.0
+            acc["calls"][i] += sub["_calls"][j] or 0
     _store(data, acc)
     return _notes(data, acc)
+
+
+def _tag(frame: Any, contracts: Sequence[Priced], valid: Sequence[str]) -> Any:
+    """``frame``'s calls under a priced contract, with ``_contract`` = the first one covering each.
+
+    Why one tagged pass: pricing then costs one more aggregation, not one per contract.
+    """
+    import ibis
+
+    check_columns(valid, [f.column for c in contracts for f in c.filters], "contract scope column")
+    conds = [ibis.and_(*(filter_condition(frame, f) for f in c.filters)) for c in contracts]
+    tag = ibis.cases(*((cond, k) for k, cond in enumerate(conds)), else_=ibis.null("int64"))
+    tagged = frame.mutate(_contract=tag)
+    return tagged.filter(tagged._contract.notnull())
 
 
 def month_share(key: int, span: tuple[date | None, date | None]) -> float:
@@ -166,9 +183,6 @@ def _store(data: dict[str, list[Any]], acc: dict[str, np.ndarray]) -> None:
 
 def _notes(data: dict[str, list[Any]], acc: dict[str, np.ndarray]) -> list[str]:
     total, priced = float(sum(data["_calls"])), float(acc["calls"].sum())
-    if priced > total:
-        return ["some calls fall under more than one priced contract and are costed under each: "
-                "narrow the contracts' scopes"]
     if priced < total:
         return [f"{int(total - priced):,} of {int(total):,} calls fall under no priced contract: left out of cost"]
     return []

@@ -95,8 +95,9 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     tests: list[dict[str, Any]] = []
     notes: list[str] = []
     if costed:
+        per_lead = any(m.name == "cost_per_lead" for m in metrics)
         notes += add_cost_parts(data, frame, lean, keys, req.grain, conv, req.contracts, valid, _aggregate,
-                                (req.selection.start, req.selection.end))
+                                (req.selection.start, req.selection.end), per_lead)
     periods = _period_index(data, req.grain)
     unmeasured = _unmeasured(data, metrics)
     if unmeasured:
