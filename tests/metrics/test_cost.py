@@ -127,3 +127,11 @@ def test_a_selection_covering_part_of_a_month_pays_that_part_of_the_fee(tables):
     sel = Selection(by=("vendor",), start=date(2024, 3, 4), end=date(2024, 3, 10))
     rows = {r["vendor"]: r for r in card(tables, selection=sel).rows}
     assert rows["acme"]["cost"] == pytest.approx(ACME - 300 + 300 * 7 / 31)
+
+
+def test_a_call_under_two_priced_contracts_is_costed_under_the_first(tables):
+    overlap = PRICES.replace('name = "own"\nscope = { vendor = "in-house" }',
+                             'name = "sales"\nscope = { call_type = "sales" }')
+    (row,) = card(tables, contracts=overlap).rows
+    # acme's calls stay under "acme"; of in-house's, only c9 (a sales call, 600 s) is under "sales"
+    assert row["cost"] == pytest.approx(ACME + 600 / 3600 / 0.8 * 36 + 1)

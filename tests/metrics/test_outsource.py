@@ -151,3 +151,14 @@ def test_staffing_uses_the_partners_service_level(estimate):
 def test_unsafe_or_unknown_segments_are_refused(tables, segment):
     with pytest.raises(InputError, match="--segment"):
         estimate_outsource(tables, Conventions(), [], segment, ["good"])
+
+
+def test_a_priced_party_without_history_is_costed_at_todays_rate_and_ranked_last(tables):
+    text = CONTRACTS + '\n[[contract]]\nname = "new"\nscope = { vendor = "newco" }\n[contract.price]\ncommission = 0.2\n'
+    est = estimate_outsource(tables, Conventions(), parse_contracts(text), "queue = 'soho'", ["newco", "mixy"],
+                             adjust_for=("source",))
+    assert [c.party for c in est.candidates] == ["mixy", "newco"]  # mixy loses money, but is an estimate
+    new = est.candidates[1]
+    assert new.close_rate is None and "today's close rate" in new.flag
+    assert new.cost_after == pytest.approx(0.2 * est.today.revenue)
+    assert new.net_gain == pytest.approx(est.today.cost - new.cost_after)

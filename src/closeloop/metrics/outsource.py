@@ -144,7 +144,8 @@ def estimate_outsource(
         hist = _history(labels, combos, cells["den"], in_seg, party, min_cell)
         c = _candidate(party, hist, adj, in_seg, today, aov, frame, conv, contracts, by, min_history)
         out.append(c)
-    out.sort(key=lambda c: (c.net_gain is None, -(c.net_gain or 0.0), -(c.close_rate or 0.0)))
+    # estimated candidates first (by net gain), then those whose close rate could not be estimated
+    out.sort(key=lambda c: (c.close_rate is None, c.net_gain is None, -(c.net_gain or 0.0), -(c.close_rate or 0.0)))
     return OutsourceEstimate(segment, by, tuple(adjust_for), today, out, _assumptions(today, aov, adjust_for, conv),
                              notes)
 
@@ -249,7 +250,11 @@ def _candidate(party: str, hist: _History, adj: Any, in_seg: np.ndarray, today: 
             "comparable": hist.comparable, "coverage": hist.coverage, "service_level_target": sl,
             "agents_alone": alone, "agents_extra": extra}
     if party not in adj.groups:
-        return Candidate(**base, flag=f"no handled sales call by {by}={party}: its close rate cannot be estimated")
+        money = _money(c.price if c else None, today, aov, (0.0, (0.0, 0.0)))
+        note = "; its cost is shown at today's close rate" if money else ""
+        return Candidate(**base, flag=f"no handled sales call by {by}={party}: its close rate cannot be "
+                         f"estimated{note}", cost_after=money.get("cost_after"),
+                         cost_per_sale_after=money.get("cost_per_sale_after"), net_gain=money.get("net_gain"))
     flag = None
     if hist.comparable < min_history:
         flag = (f"too little comparable history: {hist.comparable:,} handled sales calls of the segment's kinds "
