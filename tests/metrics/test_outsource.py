@@ -154,7 +154,8 @@ def test_unsafe_or_unknown_segments_are_refused(tables, segment):
 
 
 def test_a_priced_party_without_history_is_costed_at_todays_rate_and_ranked_last(tables):
-    text = CONTRACTS + '\n[[contract]]\nname = "new"\nscope = { vendor = "newco" }\n[contract.price]\ncommission = 0.2\n'
+    text = CONTRACTS + '\n[[contract]]\nname = "new"\nscope = { vendor = "newco" }\n' \
+        '[contract.price]\ncommission = 0.2\n'
     est = estimate_outsource(tables, Conventions(), parse_contracts(text), "queue = 'soho'", ["newco", "mixy"],
                              adjust_for=("source",))
     assert [c.party for c in est.candidates] == ["mixy", "newco"]  # mixy loses money, but is an estimate

@@ -110,8 +110,10 @@ def _print(est: Any, rows: list[dict[str, Any]]) -> None:
             out.print(f"   cost {_money(r['cost_after'])} {_span(r['cost_after_ci'])} vs {_money(t.cost)} today; "
                       f"per sale {per_sale}; net gain {r['net_gain']:+,.0f} {_span(r['net_gain_ci'])}", markup=False)
         if r["agents_alone"] is not None:
+            ci = r["agents_alone_ci"]
+            span = f" [{ci[0]} to {ci[1]}]" if ci else ""
             out.print(f"   staffing at the busiest hour for {r['service_level_target']:.0%} service level: "
-                      f"{r['agents_alone']} agents alone, {r['agents_extra']} more on top of its own traffic",
+                      f"{r['agents_alone']}{span} agents alone, {r['agents_extra']} more on top of its own traffic",
                       markup=False)
         if r["flag"]:
             out.print(f"   ! {r['flag']}", markup=False)

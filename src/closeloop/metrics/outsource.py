@@ -64,6 +64,8 @@ class SegmentToday:
     peak_hour: int | None
     peak_calls_per_hour: float
     days: int
+    #: Inbound calls counted in the busiest hour over ``days`` (the arrival rate's evidence).
+    peak_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Candidate:
     net_gain_ci: tuple[float, float] | None = None
     service_level_target: float = DEFAULT_SL
     agents_alone: int | None = None
+    agents_alone_ci: tuple[int, int] | None = None
     agents_extra: int | None = None
 
     def row(self) -> dict[str, Any]:
@@ -178,6 +181,7 @@ def _today(frame: Any, conv: Conventions, contracts: Sequence[Contract], by: str
         close_rate=sales / trials if trials else None, close_rate_ci=(float(ci[0]), float(ci[1])) if ci else None,
         cost=cost, parties=parties, peak_hour=int(peak["hour"]) if peak else None,
         peak_calls_per_hour=float(peak["n"]) / days if peak else 0.0, days=days,
+        peak_calls=int(peak["n"]) if peak else 0,
     ), notes
 
 
@@ -248,7 +252,7 @@ def _candidate(party: str, hist: _History, adj: Any, in_seg: np.ndarray, today: 
     alone, extra = _staffing(frame, by, party, today, sl, conv)
     base = {"party": party, "contract": c.name if c else None, "history": hist.total,
             "comparable": hist.comparable, "coverage": hist.coverage, "service_level_target": sl,
-            "agents_alone": alone, "agents_extra": extra}
+            "agents_alone": alone, "agents_alone_ci": _staffing_ci(today, sl, conv), "agents_extra": extra}
     if party not in adj.groups:
         money = _money(c.price if c else None, today, aov, (0.0, (0.0, 0.0)))
         note = "; its cost is shown at today's close rate" if money else ""
@@ -332,6 +336,24 @@ def _staffing(frame: Any, by: str, party: str, today: SegmentToday, sl: float,
     return alone, after - before
 
 
+def _staffing_ci(today: SegmentToday, sl: float, conv: Conventions) -> tuple[int, int] | None:
+    """Agents for the busiest hour at both ends of the arrival rate's exact Poisson interval.
+
+    The rate is ``peak_calls`` over ``days`` hours; its interval (Garwood 1936, chi-square
+    quantiles) carries the uncertainty of how busy that hour really is.
+    """
+    if today.peak_hour is None or today.handled == 0 or not 0 < sl < 1:
+        return None
+    from scipy.stats import chi2
+
+    alpha, k = 1 - conv.conf, today.peak_calls
+    low = chi2.ppf(alpha / 2, 2 * k) / 2 if k > 0 else 0.0
+    high = chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2
+    aht = today.handle_s / today.handled
+    target = Target(service_level=sl, threshold_s=conv.service_level_threshold_s)
+    return tuple(required_agents(n / today.days / 3600.0, aht, target).agents for n in (low, high))  # type: ignore[return-value]
+
+
 def _assumptions(today: SegmentToday, aov: float, adjust_for: Sequence[str], conv: Conventions) -> list[str]:
     mix = ", ".join(adjust_for) or "nothing"
     hour = f"{today.peak_hour:02d}:00" if today.peak_hour is not None else "n/a"
@@ -346,8 +368,9 @@ def _assumptions(today: SegmentToday, aov: float, adjust_for: Sequence[str], con
         "costs are each contract's variable price on the segment's volume; monthly fees are left out (moving a "
         "segment does not change them)",
         f"staffing: Erlang C for the segment's busiest hour ({hour}, {today.peak_calls_per_hour:.1f} inbound calls "
-        f"an hour over {today.days} days), answering within {conv.service_level_threshold_s:g} s at the party's "
-        "service-level term (80 % without one)",
+        f"an hour over {today.days} days; interval: the rate's exact Poisson interval), answering within "
+        f"{conv.service_level_threshold_s:g} s at the party's service-level term (80 % without one); handle time "
+        "and the service target are taken as known",
     ]
 
 
