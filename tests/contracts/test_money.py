@@ -146,3 +146,16 @@ def test_sla_check_csv_has_every_column_when_a_term_has_no_interval(tmp_path):
     assert out.returncode == 0, out.stderr
     header, *lines = out.stdout.splitlines()
     assert "ci_low" in header and len(lines) == 2
+
+
+def test_sla_show_lists_prices(tmp_path):
+    text = HEAD + TERMS + '[contract.price]\nper_handled_minute = 0.5\ncommission = 0.1\n'
+    root = workspace(tmp_path, text)
+    out = run("sla", "show", "--format", "json", cwd=root)
+    assert out.returncode == 0, out.stderr
+    terms = json.loads(out.stdout)
+    assert {t["metric"] for t in terms} == {"close_rate", "sales"} and terms[0]["penalty_per_point"] == 10.0
+    out = run("sla", "show", "--prices", "--format", "json", cwd=root)
+    assert json.loads(out.stdout) == [{"contract": "acme", "currency": "USD", "per_handled_minute": 0.5,
+                                       "commission": 0.1}]
+    assert "prices" in run("sla", "show", cwd=root).stdout

@@ -86,7 +86,9 @@ def _money(v: float | None) -> str:
 
 
 def _span(ci: Any, fmt: str = "{:,.0f}") -> str:
-    return "" if not ci or None in ci else f"[{fmt.format(ci[0])} to {fmt.format(ci[1])}]"
+    if not ci or None in ci or fmt.format(ci[0]) == fmt.format(ci[1]):
+        return ""
+    return f"[{fmt.format(ci[0])} to {fmt.format(ci[1])}]"
 
 
 def _print(est: Any, rows: list[dict[str, Any]]) -> None:

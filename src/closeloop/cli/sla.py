@@ -119,20 +119,28 @@ def _pretty(r: dict) -> dict:
 
 @sla_app.command("show")
 def show_cmd(
-    contracts: ContractsOpt = None, workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table
+    contracts: ContractsOpt = None,
+    prices: Annotated[bool, typer.Option("--prices", help="List the contracts' prices instead of their terms.")]
+    = False,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Validate the contract file and list its terms."""
+    """Validate the contract file and list its terms (the table also lists prices; --prices only them)."""
     settings = settings_for(workspace)
+    parsed = load_contracts_file(settings, contracts)
+    priced = [{"contract": c.name, **price_row(c.price)} for c in parsed if c.price]
+    if prices:
+        emit_rows(priced, fmt, title="prices")
+        return
     rows = [
         {"contract": c.name, "scope": " & ".join(map(str, c.filters)), "judge": c.judge, "metric": t.metric,
          "direction": t.direction, "target": t.target, "period": t.period, "min_volume": t.min_volume,
          "weight": t.weight, "penalty": t.penalty, "penalty_per_point": t.penalty_per_point, "bonus": t.bonus}
-        for c in load_contracts_file(settings, contracts) for t in c.terms
+        for c in parsed for t in c.terms
     ]
     emit_rows(rows, fmt, title="contracts")
-    prices = [{"contract": c.name, **price_row(c.price)} for c in load_contracts_file(settings, contracts) if c.price]
-    if prices:
-        emit_rows(prices, fmt, title="prices")
+    if priced and fmt is OutputFormat.table:
+        emit_rows(priced, fmt, title="prices")
 
 
 def register(app: typer.Typer) -> None:

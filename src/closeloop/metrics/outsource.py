@@ -61,6 +61,7 @@ class SegmentToday:
     close_rate_ci: tuple[float, float] | None
     cost: float | None
     parties: dict[str, int]
+    #: The segment's busiest hour of the day, in UTC (so it is the same moment at any party).
     peak_hour: int | None
     peak_calls_per_hour: float
     days: int
@@ -127,7 +128,10 @@ def estimate_outsource(
     cr = metric("close_rate")
     needs = needed_columns(selection, seg.columns, [by, *adjust_for], cost_needs(contracts), cr.needs)
     frame = apply_selection(enrich(tables, conv, needs), selection, valid)
-    frame = frame.mutate(_seg=seg.to_ibis(frame).fill_null(False))
+    # hours in UTC: the receiving party's traffic in the same hour is the same moment, in any zone
+    utc_day = frame._epoch.cast("int64") // 86400
+    frame = frame.mutate(_seg=seg.to_ibis(frame).fill_null(False), utc_day=utc_day,
+                         utc_hour=(frame._epoch.cast("int64") // 3600) % 24)
     today, notes = _today(frame, conv, contracts, by, valid)
     require_rows(today.calls, Selection(filters=selection.filters, start=selection.start, end=selection.end))
     if today.handled_sales == 0:
@@ -164,12 +168,12 @@ def _today(frame: Any, conv: Conventions, contracts: Sequence[Contract], by: str
     tot = s.aggregate(
         calls=s.count(), handled=s.count(where=s.answered), handle_s=s.handle_s.sum(where=s.answered),
         handled_sales=s.count(where=s.handled_sales), sales=s.count(where=s.is_sale),
-        revenue=s.order_value.sum(where=s.is_sale), days=s.local_day.nunique(),
+        revenue=s.order_value.sum(where=s.is_sale), days=s.utc_day.nunique(),
     ).to_pyarrow().to_pylist()[0]
     parties = {str(r[by]): int(r["n"]) for r in
                s.group_by(by).aggregate(n=s.count(where=s.handled_sales)).to_pyarrow().to_pylist() if r["n"]}
     inbound = s.filter(s.is_inbound)
-    hours = inbound.group_by("hour").aggregate(n=inbound.count()).to_pyarrow().to_pylist()
+    hours = inbound.group_by("utc_hour").aggregate(n=inbound.count()).to_pyarrow().to_pylist()
     days = max(int(tot["days"] or 0), 1)
     peak = max(hours, key=lambda r: r["n"]) if hours else None
     trials, sales = int(tot["handled_sales"] or 0), int(tot["sales"] or 0)
@@ -179,7 +183,7 @@ def _today(frame: Any, conv: Conventions, contracts: Sequence[Contract], by: str
         calls=int(tot["calls"] or 0), handled=int(tot["handled"] or 0), handle_s=float(tot["handle_s"] or 0.0),
         handled_sales=trials, sales=sales, revenue=float(tot["revenue"] or 0.0),
         close_rate=sales / trials if trials else None, close_rate_ci=(float(ci[0]), float(ci[1])) if ci else None,
-        cost=cost, parties=parties, peak_hour=int(peak["hour"]) if peak else None,
+        cost=cost, parties=parties, peak_hour=int(peak["utc_hour"]) if peak else None,
         peak_calls_per_hour=float(peak["n"]) / days if peak else 0.0, days=days,
         peak_calls=int(peak["n"]) if peak else 0,
     ), notes
@@ -323,7 +327,7 @@ def _staffing(frame: Any, by: str, party: str, today: SegmentToday, sl: float,
     seg_rate = today.peak_calls_per_hour / 3600.0
     alone = required_agents(seg_rate, aht, target).agents
     p = frame.filter((frame[by].cast("string") == party) & frame.is_inbound & ~frame._seg)
-    r = p.aggregate(n=p.count(where=p.hour == today.peak_hour), days=p.local_day.nunique(),
+    r = p.aggregate(n=p.count(where=p.utc_hour == today.peak_hour), days=p.utc_day.nunique(),
                     handled=p.count(where=p.answered), handle_s=p.handle_s.sum(where=p.answered)
                     ).to_pyarrow().to_pylist()[0]
     if not r["n"] or not r["handled"]:
@@ -356,7 +360,7 @@ def _staffing_ci(today: SegmentToday, sl: float, conv: Conventions) -> tuple[int
 
 def _assumptions(today: SegmentToday, aov: float, adjust_for: Sequence[str], conv: Conventions) -> list[str]:
     mix = ", ".join(adjust_for) or "nothing"
-    hour = f"{today.peak_hour:02d}:00" if today.peak_hour is not None else "n/a"
+    hour = f"{today.peak_hour:02d}:00 UTC" if today.peak_hour is not None else "n/a"
     return [
         f"close rates come from one logistic model over every party's handled sales calls, adjusted for {mix} "
         "(main effects: a party's edge is the same on every kind of call); kinds a party never handled are "
