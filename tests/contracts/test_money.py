@@ -159,3 +159,11 @@ def test_sla_show_lists_prices(tmp_path):
     assert json.loads(out.stdout) == [{"contract": "acme", "currency": "USD", "per_handled_minute": 0.5,
                                        "commission": 0.1}]
     assert "prices" in run("sla", "show", cwd=root).stdout
+
+
+def test_a_cost_metric_can_be_a_term_of_a_priced_contract(tables):
+    text = HEAD + '[contract.price]\nper_call = 40.0\n[[contract.term]]\nmetric = "cost_per_sale"\ntarget = 50\n' \
+        'direction = "at_most"\npenalty_per_point = 1.0\n'
+    (r,) = check_contracts(tables, Conventions(), parse_contracts(text))
+    # acme, week of 2024-03-04: 3 handled calls x 40 over 2 sales = 60 per sale, 10 over target
+    assert r.value == pytest.approx(60.0) and r.status == FAIL and r.money == pytest.approx(-10.0)
