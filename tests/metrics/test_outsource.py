@@ -163,3 +163,33 @@ def test_a_priced_party_without_history_is_costed_at_todays_rate_and_ranked_last
     assert new.close_rate is None and "today's close rate" in new.flag
     assert new.cost_after == pytest.approx(0.2 * est.today.revenue)
     assert new.net_gain == pytest.approx(est.today.cost - new.cost_after)
+
+
+def test_staffing_pools_with_the_partners_traffic_at_the_same_utc_hour():
+    """The segment peaks at 14:00 UTC; the partner, in New York, is busy then (09:00-10:00 its time)."""
+    wh = Warehouse()
+    centers = [("ih", "in-house", "UTC"), ("pt", "partner", "America/New_York")]
+    load(wh, "centers", [{"center_id": c, "vendor": v, "country": "US", "timezone": z} for c, v, z in centers],
+         CENTERS.arrow_schema())
+    load(wh, "agents", [{"agent_id": f"{c}-a", "center_id": c, "skills": "sales:5"} for c, _, _ in centers],
+         AGENTS.arrow_schema())
+    calls, leads = [], []
+    for c, _, _ in centers:
+        for day in range(10):
+            for i in range(40):
+                start = datetime(2024, 1, 8 + day, 14, tzinfo=UTC) + timedelta(seconds=90 * i)
+                cid = f"{c}-{day}-{i}"
+                leads.append({"lead_id": cid, "created_at": start, "source": "web", "product": "p"})
+                calls.append({"call_id": cid, "center_id": c, "queue": f"q-{c}", "direction": "inbound",
+                              "call_type": "sales", "offered_at": start, "answered_at": start + timedelta(seconds=5),
+                              "ended_at": start + timedelta(seconds=305), "agent_id": f"{c}-a", "lead_id": cid,
+                              "hold_s": 0.0, "wrap_s": 0.0, "outcome": "sale" if i % 4 == 0 else "no_sale",
+                              "order_value": 100.0 if i % 4 == 0 else None, "csat": None})
+    load(wh, "leads", leads, LEADS.arrow_schema())
+    load(wh, "calls", calls, CALLS.arrow_schema())
+    est = estimate_outsource(Tables.from_backend(wh.ibis(), facts=False), Conventions(), [], "queue = 'q-ih'",
+                             ["partner"], adjust_for=("source",))
+    wh.close()
+    (c,) = est.candidates
+    assert est.today.peak_hour == 14 and est.today.peak_calls_per_hour == 40
+    assert 0 < c.agents_extra < c.agents_alone  # pooled with its own 40 calls an hour, not added alone
