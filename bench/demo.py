@@ -119,7 +119,7 @@ def main() -> None:
         print(f"  CPU: {own.ru_utime + own.ru_stime:.1f} s in this process (DuckDB uses both cores), "
               f"{kids.ru_utime + kids.ru_stime:.1f} s in the lead-contacts worker (runs beside the simulator)")
         for r in result.ingested:
-            print(f"  {r.record:<12} {r.rows_read:>9,} read {r.loaded:>9,} loaded {r.rejected:>3} rejected")
+            print(f"  {r['record']:<12} {r['read']:>9,} read {r['loaded']:>9,} loaded {r['rejected']:>3} rejected")
         print(f"  facts: {result.facts}")
         con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
         for title, sql in EFFECTS.items():

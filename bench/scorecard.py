@@ -97,7 +97,7 @@ t0 = time.perf_counter()
 if mode == "build":
     sys.path.insert(0, sys.argv[3])
     from closeloop.metrics import Conventions
-    from closeloop.metrics.facts import build_facts
+    from closeloop.warehouse.facts import build_facts
     from closeloop.warehouse import Warehouse
     wh = Warehouse(path, memory_limit=sys.argv[4] or None)
     build_facts(wh.ibis(), Conventions())

@@ -93,7 +93,7 @@ def check_timezone(name: str, where: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where}: unknown time zone {name!r} (use an IANA name like 'Europe/Paris')") from exc
+        raise ConfigError(f"{where}: unknown IANA time zone {name!r} (use a name like 'Europe/Paris')") from exc
     return name
 
 

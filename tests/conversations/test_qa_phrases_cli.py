@@ -121,7 +121,7 @@ def test_phrases_command(workspace: Settings) -> None:
     res = runner.invoke(app, ["phrases", "-w", str(workspace.root), "-f", "json", "--top", "5"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
-    lost = [r["phrase"] for r in rows if r["typical of"] == "lost"]
+    lost = [r["phrase"] for r in rows if r["typical_of"] == "lost"]
     planted = " ".join(" ".join(CUES[k]) for k in ("confusion", "gives_up", "competitor", "price_objection")).lower()
     assert lost and all(p in planted for p in lost), lost  # what separates lost calls is what was planted
 
@@ -190,7 +190,7 @@ def test_phrases_command_top_one_and_nothing_frequent_enough(workspace: Settings
 
     res = runner.invoke(app, ["phrases", "-w", str(workspace.root), "-f", "json", "--top", "1"])
     assert res.exit_code == 0, res.output
-    assert sorted(r["typical of"] for r in json.loads(res.stdout)) == ["lost", "won"]
+    assert sorted(r["typical_of"] for r in json.loads(res.stdout)) == ["lost", "won"]
     res = runner.invoke(app, ["phrases", "-w", str(workspace.root), "--min-count", "10000000"])
     assert isinstance(res.exception, EmptySelectionError) and res.exception.exit_code == 1
 

@@ -25,7 +25,8 @@ def test_scorecard_selects_cost_metrics_priced_by_the_workspace_contracts(root):
     assert out.returncode == 0, out.stderr
     rows = {r["vendor"]: r for r in json.loads(out.stdout)}
     assert rows["acme"]["cost"] == pytest.approx(ACME) and rows["in-house"]["cost"] == pytest.approx(OWN)
-    assert rows["acme"]["cost_per_sale_ci"][0] < rows["acme"]["cost_per_sale"] < rows["acme"]["cost_per_sale_ci"][1]
+    acme = rows["acme"]
+    assert acme["cost_per_sale_low"] < acme["cost_per_sale"] < acme["cost_per_sale_high"]
     table = run("scorecard", "--by", "vendor", "--metrics", "cost_per_sale", cwd=root)
     assert f"{ACME / 2:,.2f} [" in table.stdout  # money with its interval, not a percentage
 

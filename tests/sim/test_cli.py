@@ -69,12 +69,12 @@ def test_simulate_json_compare_and_write_to_workspace(tmp_path: Path) -> None:
     r = invoke("simulate", "s.toml", "-n", "2", "--workers", "1", "--compare", "longest_idle", "--format", "json",
             "--write-to-workspace", cwd=tmp_path)
     assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout[: r.stdout.rindex("}") + 1])
-    rows = {(x["policy"], x["queue"]): x for x in out["results"]}
-    sl = rows[("global_order", "sales_in")]["service_level"]
-    assert sl["lo"] <= sl["value"] <= sl["hi"]
-    assert rows[("longest_idle", "all")]["offered"]["value"] == rows[("global_order", "all")]["offered"]["value"]
-    assert {d["verdict"] for d in out["differences"]} <= {"more than noise", "within noise"}
+    out = json.loads(r.stdout)  # the same long table as CSV: policy, queue, metric, value, low, high, verdict
+    rows = {(x["policy"], x["queue"], x["metric"]): x for x in out}
+    sl = rows[("global_order", "sales_in", "service_level")]
+    assert sl["low"] <= sl["value"] <= sl["high"]
+    assert rows[("longest_idle", "all", "offered")]["value"] == rows[("global_order", "all", "offered")]["value"]
+    assert {d["verdict"] for d in out if " minus " in d["policy"]} <= {"more than noise", "within noise"}
     assert "calls:" in r.stderr
     q = invoke("sql", "SELECT count(*) AS n, count(DISTINCT agent_id) AS a FROM calls", "-f", "json", cwd=tmp_path)
     n = json.loads(q.stdout)[0]
@@ -113,12 +113,12 @@ def test_simulate_csv_is_one_table_with_the_differences_in_result_units(tmp_path
                cwd=tmp_path)
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert list(rows[0]) == ["policy", "queue", "metric", "value", "lo", "hi", "verdict"]
+    assert list(rows[0]) == ["policy", "queue", "metric", "value", "low", "high", "verdict"]
     assert {x["policy"] for x in rows} == {"global_order", "longest_idle", "longest_idle minus global_order"}
     sl = {x["policy"]: x for x in rows if x["queue"] == "sales_in" and x["metric"] == "service_level"}
     a, b, d = (float(sl[k]["value"]) for k in ("global_order", "longest_idle", "longest_idle minus global_order"))
     assert 0 <= a <= 1 and d == pytest.approx(b - a)  # a fraction, like the results (not percentage points)
-    assert all(0 <= float(x["lo"]) <= float(x["hi"]) <= 1 for x in rows
+    assert all(0 <= float(x["low"]) <= float(x["high"]) <= 1 for x in rows
                if x["metric"] == "service_level" and "minus" not in x["policy"])
 
 
@@ -133,7 +133,7 @@ def test_simulate_refuses_a_bad_engine_and_a_negative_seed_before_running(tmp_pa
 
 
 def test_staff_refuses_options_the_scenario_would_ignore_and_shows_quiet_hours_plainly(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--scenario"):
+    with pytest.raises(InputError, match="scenario gives the rates"):
         invoke("staff", "--scenario", str(SCENARIOS / "mmc.toml"), "--agents", "3", cwd=tmp_path)
     r = invoke("staff", "--scenario", str(SCENARIOS / "threshold_dialing.toml"), "-f", "json", cwd=tmp_path)
     night = json.loads(r.stdout)[0]  # 00:00, no calls: nobody waits or abandons

@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
-from closeloop.conversations import Playbook, default_playbook, default_playbook_text, feature_catalog, parse_playbook
-from closeloop.conversations.outcomes import mean_effects, pattern_effects
-from closeloop.conversations.phrases import discover_phrases
-from closeloop.conversations.qa import QA_CSV_COLUMNS, qa_html, qa_rows, stratified_sample
-from closeloop.errors import ConfigError, EmptySelectionError, InputError
-from closeloop.warehouse import open_warehouse
-from closeloop.warehouse.conversations import analysis_frame, events_for, scan
-from closeloop.warehouse.store import Warehouse
+from closeloop.cli.common import (
+    FormatOpt,
+    OutOpt,
+    OutputFormat,
+    TerminalProgress,
+    WorkspaceOpt,
+    check_output,
+    console,
+    emit,
+    workspace_for,
+)
+from closeloop.conversations import default_playbook_text
 
 
 class CallTypeOpt(StrEnum):
@@ -44,33 +46,6 @@ SemanticOpt = Annotated[
 RescanOpt = Annotated[bool, typer.Option("--rescan", help="Detect again even if stored results are current.")]
 
 
-def load_playbook(path: Path | None) -> Playbook:
-    """The playbook at ``path`` (validated), or the default."""
-    if path is None:
-        return default_playbook()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read playbook ({exc.strerror})") from exc
-    return parse_playbook(text, source=str(path))
-
-
-def ensure_scan(wh: Warehouse, playbook: Playbook, semantic: bool, rescan: bool) -> None:
-    """Run detection (with a progress bar) unless stored results match this playbook."""
-    matcher = None
-    if semantic:
-        from closeloop.conversations.semantic import SemanticMatcher, load_encoder
-
-        matcher = SemanticMatcher(load_encoder(), playbook.settings.semantic_threshold)
-    with Progress(TextColumn("scanning transcripts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("scan", total=None)
-        result = scan(wh, playbook, semantic=matcher, force=rescan,
-                      progress=lambda done, total: bar.update(task, completed=done, total=total))
-    if not result.skipped:
-        console(stderr=True).print(f"scanned {result.calls:,} calls, {result.turns:,} turns: {result.events:,} moments")
-
-
 def patterns(
     workspace: WorkspaceOpt = None,
     call_type: Annotated[CallTypeOpt, typer.Option("--call-type", help="sales or care.")] = CallTypeOpt.sales,
@@ -83,6 +58,7 @@ def patterns(
     rescan: RescanOpt = False,
     print_playbook: Annotated[bool, typer.Option("--print-playbook", help="Print the default playbook, exit.")] = False,
     fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
 ) -> None:
     """What in the calls predicts lost sales (or unresolved care calls), ranked by how much it costs.
 
@@ -95,43 +71,19 @@ def patterns(
     if print_playbook:
         typer.echo(default_playbook_text(), nl=False)
         return
-    pb = load_playbook(playbook)
-    settings = settings_for(workspace)
-    with open_warehouse(settings) as wh:
-        ensure_scan(wh, pb, semantic, rescan)
-        frame = analysis_frame(wh, pb, call_type.value, center)
-    catalog = [f for f in feature_catalog(pb) if f.calls in ("all", call_type.value)]
-    groups = [(None, slice(None))] if by is None else _groups(frame.center_id)
-    rows: list[dict[str, Any]] = []
-    for group, sel in groups:
-        feats = {k: v[sel] for k, v in frame.features.items()}
-        covs = {"source": _take(frame.source, sel), "agent_id": _take(frame.agent_id, sel)}
-        if by is None:
-            covs["center_id"] = frame.center_id
-        if csat:
-            found = [e.row() for e in mean_effects(feats, frame.csat[sel], catalog)]
-        else:
-            found = [e.row() for e in pattern_effects(feats, frame.success[sel], catalog, covs, min_calls=min_calls)]
-        rows += [({"center_id": group} if by else {}) | r for r in found]
-    if fmt is OutputFormat.table:
-        rows = [_short(r) for r in rows]
+    check_output(fmt, out)
+    with TerminalProgress() as progress:
+        result = workspace_for(workspace).patterns(
+            call_type=call_type.value, by_center=by is not None, center=center, csat=csat, min_calls=min_calls,
+            playbook=playbook, semantic=semantic, rescan=rescan, progress=progress)
     what = "CSAT" if csat else ("close rate" if call_type is CallTypeOpt.sales else "resolution rate")
-    emit_rows(rows, fmt, title=f"Patterns vs {what} ({call_type.value} calls: {len(frame.call_ids):,})")
-    if frame.transcripts_without_call and fmt is OutputFormat.table:
-        console(stderr=True).print(f"{frame.transcripts_without_call:,} transcripts have no matching call (left out)")
-
-
-def _groups(values: list[str | None]) -> list[tuple[str, Any]]:
-    import numpy as np
-
-    labels = np.asarray(["" if v is None else v for v in values], dtype=object)
-    return [(g, labels == g) for g in sorted(set(labels.tolist()))]
-
-
-def _take(values: list[Any], sel: Any) -> list[Any]:
-    if isinstance(sel, slice):
-        return values[sel]
-    return [v for v, keep in zip(values, sel.tolist(), strict=True) if keep]
+    title = f"Patterns vs {what} ({call_type.value} calls: {result.calls:,})"
+    rows = result.rows()
+    if by is None:
+        rows = [{k: v for k, v in r.items() if k != "center_id"} for r in rows]
+    emit(result, fmt, out, people=[_short(r) for r in rows] if fmt is OutputFormat.table else None, title=title)
+    if result.transcripts_without_call and fmt is OutputFormat.table:
+        console(stderr=True).print(f"{result.transcripts_without_call:,} transcripts have no matching call (left out)")
 
 
 def _pct(v: Any) -> str:
@@ -144,18 +96,20 @@ def _effect(r: dict[str, Any]) -> str:
     return f"{est} ({lo}, {hi})" if lo and hi else est
 
 
+def _num(v: Any, spec: str) -> str:
+    """A number formatted for people; empty when there is none (null or NaN)."""
+    return "" if v is None or v != v else format(v, spec)
+
+
 def _short(r: dict[str, Any]) -> dict[str, Any]:
     """The columns a person reads first, with intervals folded into one cell."""
     if "adj_diff" not in r:
         return r
     out = {"center_id": r["center_id"]} if "center_id" in r else {}
     out |= {
-        "pattern": r["label"], "calls": r["with"], "share": f"{r['prevalence']:.0%}",
-        "with": f"{r['rate_with']:.1%}" if r["rate_with"] == r["rate_with"] else "",
-        "without": f"{r['rate_without']:.1%}" if r["rate_without"] == r["rate_without"] else "",
-        "adj. effect (95% CI)": _effect(r),
-        "q": f"{r['adj_q']:.2g}" if r["adj_q"] == r["adj_q"] else "",
-        "lost/1k": f"{r['cost_per_1000']:.1f}" if r["cost_per_1000"] == r["cost_per_1000"] else "",
+        "pattern": r["label"], "calls": r["with"], "share": _num(r["prevalence"], ".0%"),
+        "with": _num(r["rate_with"], ".1%"), "without": _num(r["rate_without"], ".1%"),
+        "adj. effect (95% CI)": _effect(r), "q": _num(r["adj_q"], ".2g"), "lost/1k": _num(r["cost_per_1000"], ".1f"),
         "sig": "*" if r["significant"] else ("n/a" if r["note"] else ""),
     }
     return out
@@ -168,36 +122,14 @@ def phrases(
     top: Annotated[int, typer.Option(min=1, help="Phrases per side.")] = 15,
     min_count: Annotated[int, typer.Option(min=1, help="Ignore phrases said fewer times.")] = 5,
     fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
 ) -> None:
     """The words and phrases that most separate won from lost sales calls (or one center from the rest).
 
     Scored by log-odds with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008,
     "Fightin' Words"): z > 1.96 means more typical of the first group than chance allows.
     """
-    if speaker not in ("customer", "agent", "any"):
-        raise InputError(f"--speaker must be customer, agent or any, not {speaker!r}")
-    settings = settings_for(workspace)
-    with open_warehouse(settings, read_only=True) as wh:
-        cond = "" if speaker == "any" else f"AND t.speaker = '{speaker}'"
-        rows = wh.con.execute(
-            f"SELECT c.call_id, c.outcome, c.center_id, string_agg(t.text, chr(10) ORDER BY t.turn) FROM transcripts t "
-            f"JOIN calls c USING (call_id) WHERE c.call_type = 'sales' AND c.outcome IN ('sale','no_sale','callback') "
-            f"{cond} GROUP BY ALL ORDER BY 1"
-        ).fetchall()
-    if not rows:
-        raise EmptySelectionError("no answered sales calls with transcripts")
-    texts = [r[3] or "" for r in rows]
-    if by == "outcome":
-        group, names = [r[1] == "sale" for r in rows], ("won", "lost")
-    else:
-        group, names = [r[2] == by for r in rows], (by, "other centers")
-        if not any(group):
-            raise EmptySelectionError(f"no sales calls with transcripts in center {by!r}")
-    first, second = discover_phrases(texts, group, top=top, min_count=min_count)
-    if not first and not second:
-        raise EmptySelectionError(f"no phrase said at least {min_count} times separates {names[0]} from {names[1]}")
-    out = [{"typical of": names[0], **p.row()} for p in first] + [{"typical of": names[1], **p.row()} for p in second]
-    emit_rows(out, fmt, title=f"Phrases that separate {names[0]} from {names[1]} ({speaker} turns)")
+    emit(workspace_for(workspace).phrases(by=by, speaker=speaker, top=top, min_count=min_count), fmt, out)
 
 
 qa_app = typer.Typer(help="QA review: stratified, reproducible call samples with their flagged moments.",
@@ -221,44 +153,11 @@ def qa_sample(
     Writes qa_sample.csv (one row per moment: time offset, kind, speaker, evidence) and
     qa_sample.html (a page a reviewer can read beside the recordings).
     """
-    pb = load_playbook(playbook)
-    settings = settings_for(workspace)
-    where, params = ["c.outcome NOT IN ('abandoned', 'no_answer')"], []
-    for col, value in (("center_id", center), ("agent_id", agent), ("call_type", call_type and call_type.value)):
-        if value is not None:
-            where.append(f"c.{col} = ?")
-            params.append(value)
-    with open_warehouse(settings) as wh:
-        ensure_scan(wh, pb, semantic=False, rescan=rescan)
-        calls = wh.query(
-            "SELECT cc.call_id, c.center_id, c.agent_id, c.outcome, c.call_type FROM conversation_calls cc "
-            f"JOIN calls c USING (call_id) WHERE {' AND '.join(where)} ORDER BY 1", params,
-        ).to_pylist()
-        sample = stratified_sample(calls, n, seed)
-        events = events_for(wh, [c["call_id"] for c in sample])
-    folder = out or settings.root / "qa"
-    labels = pb.labels | {f"unanswered_{k}": f"{pb.labels[k]}, not answered" for k in pb.answers}
-    rows = qa_rows(sample, events, labels)
-    selection = ", ".join(f"{k}={v}" for k, v in (("center", center), ("agent", agent), ("type", call_type)) if v)
-    html = qa_html(sample, events, labels, seed, "center × outcome", selection or "all answered calls")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_csv(folder / "qa_sample.csv", rows)
-        (folder / "qa_sample.html").write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{folder}: cannot write the QA sample there ({exc.strerror or exc})") from exc
-    flagged = sum(1 for c in sample if any(e["category"] != "script" for e in events[c["call_id"]]))
-    console().print(f"{len(sample)} calls ({flagged} with flagged moments) → {folder / 'qa_sample.csv'}, "
-                    f"{folder / 'qa_sample.html'}")
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    import csv
-
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(QA_CSV_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
+    with TerminalProgress() as progress:
+        got = workspace_for(workspace).qa_sample(n=n, center=center, agent=agent,
+                                                 call_type=call_type.value if call_type else None, seed=seed,
+                                                 out=out, playbook=playbook, rescan=rescan, progress=progress)
+    console().print(f"{len(got.calls)} calls ({got.flagged} with flagged moments) → {got.csv_path}, {got.html_path}")
 
 
 def register(app: typer.Typer) -> None:

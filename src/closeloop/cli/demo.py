@@ -56,8 +56,8 @@ def demo_cmd(
     term = console()
     term.print(f"[bold]demo workspace[/] {result.root}  (seed {seed}, scale {scale})")
     for r in result.ingested:
-        extra = f", [yellow]{r.rejected} rejected[/]" if r.rejected else ""
-        term.print(f"  {r.record:<12} {r.loaded:>9,} loaded{extra}")
+        extra = f", [yellow]{r['rejected']} rejected[/]" if r["rejected"] else ""
+        term.print(f"  {r['record']:<12} {r['loaded']:>9,} loaded{extra}")
     for line in result.summary:
         term.print(f"• {line}", markup=False)
     if report:

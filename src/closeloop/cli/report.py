@@ -7,13 +7,8 @@ from typing import Annotated
 
 import typer
 
-from closeloop.cli.common import WorkspaceOpt, console, settings_for
-from closeloop.cli.scorecard import conventions, parse_day, refresh_facts, selection_from
-from closeloop.cli.sla import ContractsOpt, load_contracts_file, period_range
-from closeloop.errors import StorageError
-from closeloop.metrics import Selection, Tables
-from closeloop.report import ReportContext, render_report
-from closeloop.warehouse import open_warehouse
+from closeloop.cli.common import TerminalProgress, WorkspaceOpt, console, workspace_for
+from closeloop.cli.sla import ContractsOpt
 
 
 def report_cmd(
@@ -43,38 +38,13 @@ def report_cmd(
     prices. With --vendor V the report is V's review pack, and --period week (or month) means
     the latest one in the data. A short summary is printed to the terminal.
     """
-    from closeloop.metrics.selection import Filter
-    from closeloop.report.vendor import latest_period, vendor_contracts
-
-    settings = settings_for(workspace)
-    latest = period in ("week", "month")
-    first, last = period_range(None if latest else period)
-    base = selection_from(None, where, None, None)
-    filters = (*base.filters, *([Filter("vendor", (vendor,))] if vendor else []))
-    selection = Selection(filters=filters, start=first or parse_day(start, "--from"),
-                          end=last or parse_day(end, "--to"))
-    terms = None
-    if contracts is not None or (settings.root / "contracts.toml").is_file():
-        terms = load_contracts_file(settings, contracts)
-        terms = vendor_contracts(terms, vendor) if vendor else terms
-    refresh_facts(settings, conventions(settings))
-    with open_warehouse(settings, read_only=True) as wh:
-        ctx = ReportContext(Tables.from_backend(wh.ibis()), conventions(settings), selection, terms)
-        if latest:
-            first, last = latest_period(ctx, str(period))
-            ctx = ReportContext(ctx.tables, ctx.conv, Selection(filters=filters, start=first, end=last), terms)
-        if vendor:
-            ctx.title = f"Vendor review: {vendor}"
-        with console(stderr=True).status("building report..."):
-            rep = render_report(ctx)
-    try:
-        out.write_text(rep.html, encoding="utf-8")
-    except OSError as exc:
-        raise StorageError(f"cannot write {out}: {exc}") from exc
+    with TerminalProgress() as progress:
+        rep = workspace_for(workspace).report(out, period=period, start=start, end=end, where=where,
+                                              contracts=contracts, progress=progress, vendor=vendor)
     term = console()
     for line in rep.summary:
         term.print(f"• {line}", markup=False)
-    term.print(f"report written to {out} ({len(rep.html) / 1024:.0f} KiB)")
+    term.print(f"report written to {rep.path} ({rep.size_bytes / 1024:.0f} KiB)")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
-from closeloop.model import RECORDS
-from closeloop.settings import init_workspace
-from closeloop.warehouse import open_warehouse
-
-# Which timestamp gives each table its date range in `status`.
-_DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
+from closeloop.cli.common import FormatOpt, OutOpt, OutputFormat, WorkspaceOpt, console, emit, print_rows, workspace_for
 
 
 def init(
@@ -22,49 +16,37 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing closeloop.toml.")] = False,
 ) -> None:
     """Make DIRECTORY a workspace: a closeloop.toml and an empty embedded warehouse."""
-    settings = init_workspace(directory, timezone=timezone, force=force)
-    with open_warehouse(settings):
-        pass
-    console().print(f"workspace ready in [bold]{settings.root}[/] (warehouse {settings.warehouse_path().name})")
+    import closeloop.workspace as app
+
+    ws = app.init(directory, timezone=timezone, force=force)
+    console().print(f"workspace ready in [bold]{ws.root}[/] (warehouse {ws.settings.warehouse_path().name})")
 
 
-def status_rows(wh: Any) -> list[dict[str, Any]]:
-    """One row per canonical table: rows, date range, rejects (pure read of the warehouse)."""
-    rows = []
-    for name in RECORDS:
-        n = wh.count(name)
-        col = _DATE_COLUMN.get(name)
-        first = last = None
-        if col and n:
-            first, last = wh.con.execute(f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchone()
-        rejected = wh.con.execute("SELECT count(*) FROM rejects WHERE record = ?", [name]).fetchone()[0]
-        rows.append({"table": name, "rows": n, "from": first, "to": last, "rejected": rejected})
-    return rows
-
-
-def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) -> None:
-    """What is loaded: tables, row counts, date ranges, reject counts."""
-    settings = settings_for(workspace)
-    with open_warehouse(settings, read_only=True) as wh:
-        rows = status_rows(wh)
-    emit_rows(rows, fmt, title=f"workspace {settings.root}")
+def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
+    """What is loaded: tables, row counts, date ranges (in the workspace's time zone), reject counts."""
+    ws = workspace_for(workspace)
+    result = ws.status()
+    if fmt is OutputFormat.table:
+        zone = ws.display_zone()
+        print_rows(result.rows(), f"workspace {ws.root} (times in {zone.key})", zone=zone)
+        return
+    emit(result, fmt, out)
 
 
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run against the warehouse (DuckDB dialect).")],
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many rows in table format.")] = 200,
 ) -> None:
     """Run an ad-hoc SQL query on the warehouse (read-only)."""
-    settings = settings_for(workspace)
-    with open_warehouse(settings, read_only=True) as wh:
-        result = wh.query(query)
-    rows = result.to_pylist()
-    if fmt is OutputFormat.table and len(rows) > limit:
-        console(stderr=True).print(f"showing {limit} of {len(rows)} rows (use --format csv for all)")
-        rows = rows[:limit]
-    emit_rows(rows, fmt)
+    result = workspace_for(workspace).sql(query)
+    if fmt is OutputFormat.table and len(result) > limit:
+        console(stderr=True).print(f"showing {limit} of {len(result)} rows (use --format csv for all)")
+        print_rows(result.rows()[:limit])
+        return
+    emit(result, fmt, out)
 
 
 def register(app: typer.Typer) -> None:

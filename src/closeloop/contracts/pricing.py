@@ -96,13 +96,6 @@ class Price:
         return self.variable_cost(v)
 
 
-def price_row(price: Price) -> dict[str, Any]:
-    """The price's non-zero amounts as a flat row (for listings), currency first."""
-    amounts = {k: getattr(price, k) for k in AMOUNT_KEYS if getattr(price, k)}
-    hourly = price.per_productive_hour or price.loaded_cost_per_agent_hour
-    return {"currency": price.currency, **amounts, **({"occupancy": price.occupancy} if hourly else {})}
-
-
 def parse_price(raw: Any, path: str, where: str) -> Price:
     """A Price from a ``[contract.price]`` table; ScenarioError naming the key on any mistake."""
     if not isinstance(raw, dict):
@@ -135,4 +128,4 @@ def parse_price(raw: Any, path: str, where: str) -> Price:
     return Price(currency=currency.strip().upper(), **values)
 
 
-__all__ = ["AMOUNT_KEYS", "DAYS_PER_MONTH", "Price", "Volume", "parse_price", "price_row"]
+__all__ = ["AMOUNT_KEYS", "DAYS_PER_MONTH", "Price", "Volume", "parse_price"]

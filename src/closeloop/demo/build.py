@@ -2,7 +2,7 @@
 
 The edge of the demo package: it writes files and opens the warehouse. The records come
 from :func:`closeloop.demo.generate.generate`; they reach the warehouse through the same
-``ingest_file`` path as a user's exports, so the planted bad rows land in ``rejects``.
+``Workspace.ingest`` path as a user's exports, so the planted bad rows land in ``rejects``.
 
 Layout of the workspace::
 
@@ -21,17 +21,18 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
+import closeloop.workspace
 from closeloop.demo.defects import Planted, as_text, plant
 from closeloop.demo.generate import DemoData, generate
 from closeloop.demo.params import DemoParams
 from closeloop.errors import ConfigError, StorageError
-from closeloop.ingest import IngestResult, ingest_file
-from closeloop.settings import CONFIG_NAME, Settings, init_workspace
-from closeloop.warehouse import open_warehouse
+from closeloop.settings import CONFIG_NAME
+from closeloop.workspace import Workspace
 
 MANIFEST = "demo.json"
 TIMEZONE = "America/Chicago"
@@ -49,7 +50,8 @@ class DemoBuild:
 
     root: Path
     report: Path
-    ingested: list[IngestResult]
+    #: One ingest summary row per file (``Workspace.ingest``'s columns: record, read, loaded, rejected...).
+    ingested: list[dict[str, Any]]
     planted: Planted
     facts: dict[str, object]
     summary: list[str] = field(default_factory=list)
@@ -100,41 +102,9 @@ def _write_csv(table: pa.Table, path: Path) -> None:
     pcsv.write_csv(table, path, pcsv.WriteOptions(include_header=True, quoting_style="needed"))
 
 
-def ingest_all(settings: Settings, paths: dict[str, Path]) -> list[IngestResult]:
-    """Ingest the files parents first, through the one validated path."""
-    with open_warehouse(settings) as wh:
-        return [ingest_file(wh, record, paths[record], default_timezone=settings.default_timezone)
-                for record in FILES]
-
-
-def scan_conversations(settings: Settings) -> None:
-    """Run the default playbook's detectors over the transcripts (as ``closeloop patterns`` does)."""
-    from closeloop.conversations.playbook import default_playbook
-    from closeloop.warehouse.conversations import scan
-
-    with open_warehouse(settings) as wh:
-        scan(wh, default_playbook())
-
-
-def write_report(settings: Settings, out: Path) -> list[str]:
-    """The diagnostic report of the whole quarter, with the contracts; returns its terminal summary."""
-    from closeloop.contracts.terms import parse_contracts
-    from closeloop.metrics import Tables
-    from closeloop.metrics.frame import Conventions
-    from closeloop.report import ReportContext, render_report
-
-    terms = parse_contracts((settings.root / "contracts.toml").read_text(encoding="utf-8"),
-                            str(settings.root / "contracts.toml"))
-    conv = Conventions.from_settings(settings.metrics, default_timezone=settings.default_timezone)
-    with open_warehouse(settings, read_only=True) as wh:
-        ctx = ReportContext(Tables.from_backend(wh.ibis()), conv, contracts=terms,
-                            title="Pinebrook Office Systems — demo quarter")
-        rep = render_report(ctx)
-    try:
-        out.write_text(rep.html, encoding="utf-8")
-    except OSError as exc:
-        raise StorageError(f"cannot write {out}: {exc}") from exc
-    return rep.summary
+def ingest_all(ws: Workspace, paths: dict[str, Path]) -> list[dict[str, Any]]:
+    """Ingest the files parents first, through the one validated path (one summary row per file)."""
+    return [ws.ingest(record, paths[record]).rows()[0] for record in FILES]
 
 
 def build_demo(root: Path, params: DemoParams, force: bool = False, step: Step = _noop,
@@ -151,11 +121,11 @@ def build_demo(root: Path, params: DemoParams, force: bool = False, step: Step =
     (root / MANIFEST).write_text("{}", encoding="utf-8")  # claim the folder first: a failed build can be --forced
     if (root / CONFIG_NAME).exists():
         (root / CONFIG_NAME).unlink()
-    settings = init_workspace(root, timezone=TIMEZONE)
+    ws = closeloop.workspace.init(root, timezone=TIMEZONE)
     (root / "contracts.toml").write_text(data.contracts, encoding="utf-8")
     paths, planted = write_files(root, data, params.seed)
     step("ingesting")
-    results = ingest_all(settings, paths)
+    results = ingest_all(ws, paths)
     manifest = {
         "demo": "Pinebrook Office Systems", "seed": params.seed, "scale": asdict(params.scale),
         "start": params.start.isoformat(), "effects": asdict(params.effects), "facts": data.facts,
@@ -167,11 +137,11 @@ def build_demo(root: Path, params: DemoParams, force: bool = False, step: Step =
     summary: list[str] = []
     if report:
         step("scanning conversations")
-        scan_conversations(settings)
+        ws.scan()
         step("writing the report")
-        summary = write_report(settings, out)
-    return DemoBuild(settings.root, out, results, planted, data.facts, summary)
+        summary = ws.report(out, title="Pinebrook Office Systems — demo quarter").summary
+    return DemoBuild(ws.root, out, results, planted, data.facts, summary)
 
 
 __all__ = ["FILES", "MANIFEST", "STEPS", "DemoBuild", "build_demo", "ingest_all", "prepare_folder",
-           "scan_conversations", "write_files"]
+           "write_files"]

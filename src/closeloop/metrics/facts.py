@@ -8,13 +8,13 @@ needs the center's zone. Computed at every query these are windows and joins ove
 :func:`fact_expr`: one row per call with the grouping keys, local time, the amounts metrics
 add up, and every yes/no fact (the windowed ones included) packed into one integer
 ``_bits``. It is either evaluated inside the query (*on the fly*) or read from the table
-``call_facts`` that :func:`build_facts` stored from the very same expression — so both give
+``call_facts`` that :func:`closeloop.warehouse.facts.build_facts` stored from the very same expression — so both give
 the same numbers, and the stored one turns the windows into plain columns.
 
 The table is derived data: ``call_facts_meta`` records the latest ingest of calls, leads and
 centers (and their row counts) it was built from, and the conventions it depends on
 (:func:`signature`). :func:`load_facts` only hands it out while all of those still match;
-otherwise scorecards compute on the fly until the next :func:`build_facts` (which
+otherwise scorecards compute on the fly until the next build (which
 ``closeloop scorecard``, ``sla check`` and ``report`` run first when they can open the
 warehouse for writing).
 
@@ -202,8 +202,8 @@ def cells(frame: Any, keys: list[str]) -> Any:
 
 def load_facts(backend: Any) -> Facts | None:
     """The stored fact table if it is there and current, else None (compute on the fly)."""
-    meta = _meta(backend)
-    if meta is None or meta["version"] != FACTS_VERSION or meta["state"] != _state(backend):
+    meta = stored_meta(backend)
+    if meta is None or meta["version"] != FACTS_VERSION or meta["state"] != data_state(backend):
         return None
     return Facts(backend.table(FACTS_TABLE), meta["signature"], bool(meta["orphans"]))
 
@@ -214,56 +214,35 @@ def facts_current(backend: Any, conv: Conventions) -> bool:
     return facts is not None and facts.serves(conv)
 
 
-def build_facts(backend: Any, conv: Conventions) -> None:
-    """(Re)build ``call_facts`` and its meta row from the warehouse as it is now (one transaction).
-
-    ``backend`` is the Ibis DuckDB backend of a warehouse opened for writing.
-    """
-    tables = Tables.from_backend(backend, facts=False)
-    sql = ibis.to_sql(fact_expr(tables, conv), dialect="duckdb")
-    con = backend.con
-    state = _state(backend)
-    con.execute("SET preserve_insertion_order = false")  # lets the writer run in parallel, in less memory
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f'CREATE OR REPLACE TABLE "{FACTS_TABLE}" AS {sql}')
-        orphans = con.execute(f'SELECT count(lead_orphan) > 0 FROM "{FACTS_TABLE}"').fetchall()[0][0]
-        con.execute(f'CREATE OR REPLACE TABLE "{META_TABLE}" (version INTEGER, state VARCHAR, signature VARCHAR, '
-                    'orphans BOOLEAN, built_at TIMESTAMPTZ)')
-        con.execute(f'INSERT INTO "{META_TABLE}" VALUES (?, ?, ?, ?, now())',
-                    [FACTS_VERSION, state, signature(conv), orphans])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.execute("RESET preserve_insertion_order")
-
-
-def _state(backend: Any) -> str:
+def data_state(backend: Any) -> str:
     """What the facts derive from: the last ingest of calls, leads or centers, and their row counts."""
-    row = backend.con.execute(
-        "SELECT (SELECT max(ingest_id) FROM ingests WHERE record IN ('calls', 'leads', 'centers')), "
-        "(SELECT count(*) FROM calls), (SELECT count(*) FROM leads), (SELECT count(*) FROM centers)"
-    ).fetchall()[0]
-    return "ingest={} calls={} leads={} centers={}".format(*row)
+    ing = backend.table("ingests")
+    last = ing.filter(ing.record.isin(["calls", "leads", "centers"])).ingest_id.max()
+    counts = [backend.table(t).count() for t in ("calls", "leads", "centers")]
+    return "ingest={} calls={} leads={} centers={}".format(
+        *(v if v is None else int(v) for v in (last.execute(), *(c.execute() for c in counts))))
 
 
-def _meta(backend: Any) -> dict[str, Any] | None:
+def stored_meta(backend: Any) -> dict[str, Any] | None:
+    """The meta row of the stored facts, or None when there are none.
+
+    An Ibis backend without these tables (a fresh warehouse, in-memory tables in tests) has none.
+    """
+    from ibis.common.exceptions import TableNotFound
+
     try:
-        con = backend.con
-        have = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name IN (?, ?)", [FACTS_TABLE, META_TABLE]
-        ).fetchall()}
-        if have != {FACTS_TABLE, META_TABLE}:
-            return None
-        rows = con.execute(f'SELECT version, state, signature, orphans FROM "{META_TABLE}"').fetchall()
-    except Exception:  # not a DuckDB warehouse (e.g. in-memory Ibis tables): no stored facts
+        backend.table(FACTS_TABLE)
+        meta = backend.table(META_TABLE)
+    except (TableNotFound, AttributeError):
         return None
-    if not rows:
-        return None
-    row = rows[0]
-    return {"version": row[0], "state": row[1], "signature": row[2], "orphans": row[3]}
+    rows = meta.to_pyarrow().to_pylist()
+    return rows[0] if rows else None
+
+
+def meta_row(backend: Any, conv: Conventions, orphans: bool) -> dict[str, Any]:
+    """The meta row to store beside facts built now from ``backend`` under ``conv``."""
+    return {"version": FACTS_VERSION, "state": data_state(backend), "signature": signature(conv),
+            "orphans": orphans}
 
 
 __all__ = [
@@ -273,12 +252,14 @@ __all__ = [
     "FACTS_TABLE",
     "META_TABLE",
     "Facts",
-    "build_facts",
     "cells",
+    "data_state",
     "decode",
     "fact_expr",
     "facts_current",
     "load_facts",
+    "meta_row",
     "scorecard_frame",
     "signature",
+    "stored_meta",
 ]

@@ -55,10 +55,16 @@ class QueueFigures:
     load: float
     p_wait: float
     service_level: float  # answered within threshold / offered
-    asa: float  # mean wait of all callers (Erlang C: of answered ones too; no one leaves)
+    asa: float  # average speed of answer: mean wait of the callers who are answered
     abandonment: float
     occupancy: float
     stable: bool
+    #: Mean wait of all callers, abandoners included (Erlang C: equal to ``asa``; no one leaves).
+    mean_wait: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.mean_wait) and self.abandonment == 0.0:
+            object.__setattr__(self, "mean_wait", self.asa)
 
 
 def erlang_c_figures(agents: int, calls_per_s: float, aht_s: float, threshold_s: float) -> QueueFigures:
@@ -99,7 +105,7 @@ def erlang_a_figures(
     lam, mu, theta = calls_per_s, 1.0 / aht_s, 1.0 / patience_s
     a = lam / mu
     if agents == 0:
-        return QueueFigures(0, a, 1.0, 0.0, patience_s, 1.0, 0.0, True)
+        return QueueFigures(0, a, 1.0, 0.0, math.nan, 1.0, 0.0, True, patience_s)
     low, high = _erlang_a_chain(agents, a, lam, mu, theta)
     p_wait = min(1.0, float(high.sum()))
     k = np.arange(len(high))
@@ -112,7 +118,26 @@ def erlang_a_figures(
     served_by_t = _served_within(gen, rates, threshold_s, n)
     sl = min(1.0, float(low.sum()) + float((high * served_by_t).sum()))  # sums of tiny terms can pass 1 by 1e-16
     busy = a * (1 - p_ab)
-    return QueueFigures(agents, a, p_wait, sl, mean_q / lam, p_ab, min(1.0, busy / agents), True)
+    asa = _answered_wait(low, high, rates, theta)
+    return QueueFigures(agents, a, p_wait, sl, asa, p_ab, min(1.0, busy / agents), True, mean_q / lam)
+
+
+def _answered_wait(low: np.ndarray, high: np.ndarray, rates: np.ndarray, theta: float) -> float:
+    """Mean wait of the callers who are answered (ASA), by first-step analysis of the phases.
+
+    A caller finding k waiting moves ahead at rate ``rates[k]`` or abandons at ``theta``; from
+    phase j, s_j = P(served) = r_j/(r_j+θ)·s_{j-1} and m_j = E[W·1{served}] = s_j/(r_j+θ) +
+    r_j/(r_j+θ)·m_{j-1} (s_{-1} = 1, m_{-1} = 0). Callers finding a free agent wait 0.
+    """
+    s_prev, m_prev = 1.0, 0.0
+    served = np.empty(len(rates))
+    waited = np.empty(len(rates))
+    for j, r in enumerate(rates):
+        go = r / (r + theta)
+        s_prev, m_prev = go * s_prev, go * s_prev / (r + theta) + go * m_prev
+        served[j], waited[j] = s_prev, m_prev
+    answered = float(low.sum()) + float((high * served).sum())
+    return float((high * waited).sum()) / answered if answered > 0 else math.inf
 
 
 def _served_within(gen, rates: np.ndarray, t: float, n: int) -> np.ndarray:  # type: ignore[no-untyped-def]

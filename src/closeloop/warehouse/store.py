@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS ingests (
 )"""
 
 
+def quote(identifier: str) -> str:
+    """An SQL identifier quoted for DuckDB: any name, even one holding a double quote."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def storage_type(ftype: FieldType) -> str:
     """The DuckDB type that stores a logical field type."""
     return _DUCK_TYPES[ftype]
@@ -124,6 +129,43 @@ class Warehouse:
         import ibis
 
         return ibis.duckdb.from_connection(self.con)
+
+    def store_facts(self, backend: Any, conv: Any) -> None:
+        """(Re)build the stored per-call facts in one transaction (:mod:`closeloop.warehouse.facts`)."""
+        from closeloop.warehouse.facts import build_facts
+
+        build_facts(backend, conv)
+
+    def tables(self) -> set[str]:
+        """Names of the tables in the warehouse (canonical, derived and internal)."""
+        return {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+    def replace_table(self, name: str, table: pa.Table) -> None:
+        """Replace a derived table (``leads_clean``, ``lead_scores``...) by ``table`` in one transaction.
+
+        Why one transaction: a crash mid-step leaves the previous consistent table, never a
+        missing or half-written one.
+        """
+        self.replace_tables({name: table})
+
+    def replace_tables(self, tables: dict[str, pa.Table]) -> None:
+        """Replace several derived tables together: all of them or none (one transaction)."""
+        from closeloop.errors import map_errors
+
+        with map_errors(f"writing {', '.join(tables)}"):
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for name, table in tables.items():
+                    view = f"_cl_upload_{len(name)}"
+                    self.con.register(view, table)
+                    try:
+                        self.con.execute(f'CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM "{view}"')
+                    finally:
+                        self.con.unregister(view)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
 
     def count(self, table: str) -> int:
         """Row count of a table."""

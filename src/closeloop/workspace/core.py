@@ -1,0 +1,287 @@
+"""The :class:`Workspace`: data in (ingest, status, rejects, SQL) and the shared plumbing.
+
+The analytics, leads and simulation use-cases live in sibling modules and are bound to the
+class here, so each file stays about one concern while a user sees one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from closeloop.errors import EmptySelectionError, InputError, StorageError, map_errors
+from closeloop.model import RECORDS
+from closeloop.results import Result, Schema, schema_of
+from closeloop.settings import Settings, check_timezone
+from closeloop.warehouse import Warehouse, open_warehouse
+from closeloop.workspace.analysis import Analysis
+from closeloop.workspace.conversations import Conversations
+from closeloop.workspace.money import Money
+from closeloop.workspace.simulation import Simulation
+
+
+class Progress:
+    """Where long work says how far it is. The default says nothing (a notebook, a pipe).
+
+    The CLI passes one that draws a Rich progress bar on a terminal.
+    """
+
+    def step(self, name: str, total: float | None = None) -> None:
+        """A new stage of the work begins (``total`` units, or unknown)."""
+
+    def update(self, done: float, total: float | None = None) -> None:
+        """``done`` units of the current stage are finished."""
+
+
+QUIET = Progress()
+
+INGEST = schema_of("ingest", [
+    ("file", "str", "path of the file read"),
+    ("record", "str", "canonical record the file holds"),
+    ("format", "str", "input format it was read as"),
+    ("read", "int", "data rows read"),
+    ("loaded", "int", "rows loaded (inserted or replacing a row with the same key)"),
+    ("rejected", "int", "rows kept in rejects with their reason (read = loaded + rejected)"),
+    ("replaced", "int", "loaded rows that replaced an earlier row with the same key"),
+    ("orphans", "json", "loaded rows naming unknown parent records, by field"),
+    ("top_reasons", "json", "the most frequent reject reasons with their counts"),
+    ("ingest_id", "int", "this load's number in the ingest log"),
+])
+
+STATUS = schema_of("status", [
+    ("table", "str", "canonical table"),
+    ("rows", "int", "rows loaded"),
+    ("from", "timestamp", "earliest date of the table's main timestamp (UTC)"),
+    ("to", "timestamp", "latest date of the table's main timestamp (UTC)"),
+    ("rejected", "int", "rows of this record kind kept in rejects"),
+])
+
+REJECTS = schema_of("rejects", [
+    ("record", "str", "record kind the row was meant to be"),
+    ("source", "str", "file it came from"),
+    ("line", "int", "line in that file (1 = header)"),
+    ("field", "str", "the field at fault (empty: the whole row)"),
+    ("reason", "str", "why it was not loaded"),
+    ("raw", "str", "the row as written"),
+])
+
+#: Which timestamp gives each table its date range in ``status``.
+_DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
+
+
+class Workspace(Analysis, Conversations, Money, Simulation):
+    """One workspace: its settings, its warehouse and operational store, and every use-case.
+
+    Open one with :func:`closeloop.open` or :func:`closeloop.init`. It holds no connection
+    between calls: each method opens what it needs and closes it, so several processes (an
+    ingest, the web app, a notebook) can share a workspace under DuckDB's one-writer rule.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        from closeloop.workspace.leads import Leads
+
+        #: Lead intake, scoring, queues and follow-ups: ``ws.leads.clean()`` ...
+        self.leads = Leads(self)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    @property
+    def root(self) -> Path:
+        """The workspace folder."""
+        return self.settings.root
+
+    @contextmanager
+    def warehouse(self, write: bool = False) -> Iterator[Warehouse]:
+        """The analytical store, open for the block (read-only unless ``write``)."""
+        with map_errors("warehouse"), open_warehouse(self.settings, read_only=not write) as wh:
+            yield wh
+
+    def conventions(self, **overrides: Any) -> Any:
+        """The workspace's metric conventions (docs/metrics.md), with overrides such as ``conf``."""
+        from closeloop.metrics import Conventions
+
+        return Conventions.from_settings(self.settings.metrics, default_timezone=self.settings.default_timezone,
+                                         **overrides)
+
+    # -- data in ---------------------------------------------------------------------------
+
+    def ingest(self, record: str, paths: str | Path | Sequence[str | Path], format: str = "auto",
+               center: str | None = None, timezone: str | None = None,
+               progress: Progress = QUIET) -> Result:
+        """Validate files and load them; one row per file. Each file is one transaction.
+
+        Every row read is loaded or kept in rejects with its reason. ``timezone`` is the zone
+        of offset-less local times (for ``anonymous-bank`` its one site).
+        """
+        from closeloop.ingest import ingest_file
+
+        if record not in RECORDS:
+            raise InputError(f"unknown record {record!r}; one of {', '.join(RECORDS)}")
+        files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+        options: dict[str, Any] = {"center_id": center} if center else {}
+        default_tz = self.settings.default_timezone
+        if timezone is not None:
+            check_timezone(timezone, "timezone")
+            if format == "asterisk-queue-log":
+                raise InputError("asterisk-queue-log times are epoch seconds (instants): a timezone does not apply")
+            if format == "anonymous-bank":
+                options["timezone"] = timezone
+            else:
+                default_tz = timezone
+        rows = []
+        with self.warehouse(write=True) as wh:
+            for i, path in enumerate(files):
+                progress.step(f"{path.name} ({i + 1}/{len(files)})", 100.0)
+                with _query_progress(wh, progress):
+                    r = ingest_file(wh, record, path, format, default_tz, lambda _s: None, **options)
+                rows.append({"file": str(path), "record": r.record, "format": r.format, "read": r.rows_read,
+                             "loaded": r.loaded, "rejected": r.rejected, "replaced": r.replaced,
+                             "orphans": r.orphans, "top_reasons": [[k, n] for k, n in r.top_reasons],
+                             "ingest_id": r.ingest_id})
+        return Result.from_rows(INGEST, rows, title="ingest")
+
+    def ingest_arrow(self, record: str, table: Any, source: str) -> Result:
+        """Load an Arrow table of canonical records (the simulator's output) through the same validation."""
+        from closeloop.ingest import ingest_arrow
+
+        with self.warehouse(write=True) as wh:
+            r = ingest_arrow(wh, record, table, source=source)
+        return Result.from_rows(INGEST, [{
+            "file": source, "record": r.record, "format": r.format, "read": r.rows_read, "loaded": r.loaded,
+            "rejected": r.rejected, "replaced": r.replaced, "orphans": r.orphans,
+            "top_reasons": [[k, n] for k, n in r.top_reasons], "ingest_id": r.ingest_id}], title="ingest")
+
+    def status(self) -> Result:
+        """One row per canonical table: rows, date range, rejects."""
+        rows = []
+        with self.warehouse() as wh:
+            for name in RECORDS:
+                n = wh.count(name)
+                col = _DATE_COLUMN.get(name)
+                first = last = None
+                if col and n:
+                    first, last = wh.con.execute(f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchone()
+                rejected = wh.con.execute("SELECT count(*) FROM rejects WHERE record = ?", [name]).fetchone()[0]
+                rows.append({"table": name, "rows": n, "from": first, "to": last, "rejected": rejected})
+        return Result.from_rows(STATUS, rows, title=f"workspace {self.root}", display_zone=self.display_zone())
+
+    def display_zone(self) -> ZoneInfo:
+        """The zone people read this workspace's times in (its default time zone)."""
+        return ZoneInfo(self.settings.default_timezone)
+
+    def rejects(self, record: str | None = None, source: str | None = None) -> Result:
+        """Rows that could not be loaded, with file, line, field, reason and raw text."""
+        where, params = ["TRUE"], []
+        if record:
+            if record not in RECORDS:
+                raise InputError(f"unknown record {record!r}; one of {', '.join(RECORDS)}")
+            where.append("record = ?")
+            params.append(record)
+        if source:
+            where.append("contains(source, ?)")
+            params.append(source)
+        sql = f"SELECT record, source, line, field, reason, raw FROM rejects WHERE {' AND '.join(where)} " \
+              "ORDER BY source, line"
+        with self.warehouse() as wh:
+            rows = wh.query(sql, params).to_pylist()
+        return Result.from_rows(REJECTS, rows, title="rejects")
+
+    def sql(self, query: str) -> Result:
+        """Run one read-only SQL query on the warehouse (DuckDB dialect); columns as the query names them."""
+        with self.warehouse() as wh:
+            table = wh.query(query)
+        return Result(_schema_from_arrow("sql", table), table, title="sql")
+
+    # -- stored facts ------------------------------------------------------------------------
+
+    def refresh_facts(self, conv: Any = None, progress: Progress = QUIET) -> bool:
+        """Build the stored per-call facts when the data or conventions changed since they were built.
+
+        Why: the first scorecard, SLA check or report after an ingest pays for the facts once
+        (windows and joins over every call), later ones read them as plain columns. When the
+        warehouse cannot be opened for writing (another process holds it, a read-only file),
+        nothing is built: metrics are then computed on the fly, with the same results.
+        Returns whether a build ran.
+        """
+        from closeloop.metrics.facts import facts_current
+
+        conv = conv or self.conventions()
+        try:
+            with self.warehouse() as wh:
+                if facts_current(wh.ibis(), conv):
+                    return False
+        except StorageError:
+            return False  # no warehouse yet: the use-case's own open says so
+        try:
+            with self.warehouse(write=True) as wh:
+                backend = wh.ibis()
+                if facts_current(backend, conv):
+                    return False
+                progress.step("preparing call facts (once after new data)")
+                wh.store_facts(backend, conv)
+                return True
+        except StorageError:
+            return False
+
+    def tables(self, wh: Warehouse) -> Any:
+        """The metric layer's view of an open warehouse."""
+        from closeloop.metrics import Tables
+
+        return Tables.from_backend(wh.ibis())
+
+
+@contextmanager
+def _query_progress(wh: Warehouse, progress: Progress) -> Iterator[None]:
+    """Report the running DuckDB statement's percent done while the block runs (no-op when quiet)."""
+    if type(progress) is Progress:
+        yield
+        return
+    from closeloop.warehouse.progress import query_progress
+
+    with query_progress(wh.con, lambda pct: progress.update(pct, 100.0)):
+        yield
+
+
+_ARROW_LOGICAL = (
+    ("is_string", "str"), ("is_large_string", "str"), ("is_integer", "int"), ("is_floating", "float"),
+    ("is_boolean", "bool"), ("is_date", "date"), ("is_timestamp", "timestamp"),
+)
+
+
+def _schema_from_arrow(name: str, table: Any) -> Schema:
+    """A declared schema for a table whose columns the user chose (``sql``): types as Arrow gives them."""
+    import pyarrow.types as pt
+
+    from closeloop.results import Column
+
+    cols = []
+    for f in table.schema:
+        kind = next((k for test, k in _ARROW_LOGICAL if getattr(pt, test)(f.type)), "str")
+        cols.append(Column(f.name, kind, "as the query returned it"))
+    return Schema(name, tuple(cols))
+
+
+def require(table_names: set[str], name: str, hint: str) -> None:
+    """EmptySelectionError naming the command to run when a derived table is not there yet."""
+    if name not in table_names:
+        raise EmptySelectionError(f"no {name} table in the warehouse: {hint}")
+
+
+def as_of(text: str | datetime | None) -> datetime:
+    """A moment from ISO text or a datetime (naive = UTC); now when None."""
+    from datetime import UTC
+
+    if text is None:
+        return datetime.now(UTC)
+    if isinstance(text, str):
+        try:
+            text = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise InputError(f"{text!r} is not an ISO time like 2025-03-04T15:00:00+00:00") from exc
+    return text.replace(tzinfo=UTC) if text.tzinfo is None else text
