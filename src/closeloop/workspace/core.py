@@ -20,6 +20,7 @@ from closeloop.settings import Settings, check_timezone
 from closeloop.warehouse import Warehouse, open_warehouse
 from closeloop.workspace.analysis import Analysis
 from closeloop.workspace.conversations import Conversations
+from closeloop.workspace.money import Money
 from closeloop.workspace.simulation import Simulation
 
 
@@ -72,7 +73,7 @@ REJECTS = schema_of("rejects", [
 _DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
 
 
-class Workspace(Analysis, Conversations, Simulation):
+class Workspace(Analysis, Conversations, Money, Simulation):
     """One workspace: its settings, its warehouse and operational store, and every use-case.
 
     Open one with :func:`closeloop.open` or :func:`closeloop.init`. It holds no connection
