@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def _time(fn) -> float:  # noqa: ANN001
+def _time(fn: Callable[[], object]) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
@@ -81,8 +82,8 @@ def bench_ingest(folder: Path, rows: int, rounds: int) -> list[tuple[float, floa
         wsdir = folder / f"ws{i}"
         ws = closeloop.init(wsdir)
 
-        def core(base: Path = base) -> None:
-            with Warehouse(base, memory_limit=ws.settings.warehouse_memory_limit) as wh:
+        def core(base: Path = base, limit: str | None = ws.settings.warehouse_memory_limit) -> None:
+            with Warehouse(base, memory_limit=limit) as wh:
                 ingest_file(wh, "calls", csv)
 
         out.append((_time(core), _time(lambda ws=ws: ws.ingest("calls", csv))))
