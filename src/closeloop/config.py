@@ -38,6 +38,7 @@ M = TypeVar("M", bound=BaseModel)
 SCHEMAS: dict[str, str] = {
     "settings": "closeloop.settings:SettingsFile",
     "playbook": "closeloop.conversations.playbook:PlaybookFile",
+    "contracts": "closeloop.contracts.shape:ContractsFile",
 }
 
 
@@ -72,18 +73,40 @@ def _problem(model: type[BaseModel], err: Any, loc: tuple[Any, ...]) -> str:
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
         return f"unknown key; {hint}(known: {', '.join(known)})"
+    hint = _description(model, loc)
+    if err["type"] in ("missing", "too_short") and hint:
+        return f"is required: {hint}"
     if err["type"] == "missing":
         return "is required"
     got = err.get("input")
     ctx = err.get("ctx") or {}
     kind = err["type"]
     if kind == "literal_error":
-        return f"{got!r} is not one of {ctx.get('expected', '').replace(chr(39), '')}"
+        choices = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{got!r} is not one of {choices}"
     if kind in _TYPE_WORDS:
         return f"must be {_TYPE_WORDS[kind]}, got {got!r}"
+    if kind == "greater_than_equal" and ctx.get("ge") == 0:
+        return f"must not be negative, got {got!r}"
     if kind in _BOUND_WORDS:
         return f"must be {_BOUND_WORDS[kind]} {_num(ctx)}, got {got!r}"
     return f"{err['msg']} (got {got!r})"
+
+
+def _description(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """The description of the field at ``loc`` (what to write there), or ''."""
+    current: Any = model
+    field = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return ""
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return ""
+        current = _inner_model(field.annotation)
+    return (field.description or "") if field is not None else ""
 
 
 _TYPE_WORDS = {

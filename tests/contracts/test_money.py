@@ -70,10 +70,10 @@ def test_price_parses_and_a_priced_contract_needs_no_terms():
     ("price", "key", "problem"),
     [
         ("per_call = -1", "per_call", "negative"),
-        ("commission = 8", "commission", "0-1"),
+        ("commission = 8", "commission", "must be ≤ 1"),
         ('per_sale = "ten"', "per_sale", "number"),
         ("per_minute = 1", "per_minute", "unknown key"),
-        ("per_call = 1\noccupancy = 0", "occupancy", "(0, 1]"),
+        ("per_call = 1\noccupancy = 0", "occupancy", "must be > 0"),
         ("per_productive_hour = 9\nloaded_cost_per_agent_hour = 30", "loaded_cost_per_agent_hour", "not both"),
         ('currency = "USD"', "price", "at least one amount"),
     ],

@@ -41,7 +41,7 @@ def test_phrases_are_normalised() -> None:
     ("[detectors.confusion]\nlabel = 'C'\n", "detectors.confusion", "at least one phrase"),
     ("[detectors.confusion]\npatterns = ['(unclosed']\n", "detectors.confusion.patterns[0]", "bad regular expression"),
     ("[detectors.Confusion]\nphrases = ['x']\n", "detectors.Confusion", "lower_snake_case"),
-    (MINIMAL + "[settings]\ndead_air_s = -1\n", "settings.dead_air_s", "must be ≥ 0"),
+    (MINIMAL + "[settings]\ndead_air_s = -1\n", "settings.dead_air_s", "must not be negative"),
     (MINIMAL + "[settings]\nsemantic_threshold = 1.5\n", "settings.semantic_threshold", "must be < 1"),
     (MINIMAL + "[settings]\nanswer_within_turns = 1.5\n", "settings.answer_within_turns", "must be an integer"),
     (MINIMAL + "[settings]\ndeadair = 3\n", "settings.deadair", "unknown key"),

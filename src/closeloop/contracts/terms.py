@@ -31,7 +31,6 @@ Parsing is pure (text in, objects out); mistakes raise ScenarioError(path, key, 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -107,10 +106,11 @@ class Contract:
 
 def parse_contracts(text: str, path: str = "contracts.toml") -> list[Contract]:
     """Contracts from TOML text; ScenarioError naming file, key and problem on any mistake."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(file)", f"not valid TOML: {exc}") from exc
+    from closeloop.config import read_toml, validate
+    from closeloop.contracts.shape import ContractsFile
+
+    data = read_toml(text, path)
+    validate(ContractsFile, data, path)  # shape, types and key names; the domain's rules follow
     unknown = set(data) - {"contract"}
     if unknown:
         raise ScenarioError(path, sorted(unknown)[0], "unknown top-level key; contracts are [[contract]] tables")
