@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS ingests (
 )"""
 
 
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (any text, a lone double quote included)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def storage_type(ftype: FieldType) -> str:
     """The DuckDB type that stores a logical field type."""
     return _DUCK_TYPES[ftype]
@@ -59,8 +64,8 @@ def storage_type(ftype: FieldType) -> str:
 
 def table_ddl(schema: RecordSchema) -> str:
     """CREATE TABLE for a canonical record (no key constraint: upserts delete-then-insert)."""
-    cols = ",\n    ".join(f'"{f.name}" {storage_type(f.type)}' for f in schema.fields)
-    return f'CREATE TABLE IF NOT EXISTS "{schema.name}" (\n    {cols}\n)'
+    cols = ",\n    ".join(f"{quote_ident(f.name)} {storage_type(f.type)}" for f in schema.fields)
+    return f"CREATE TABLE IF NOT EXISTS {quote_ident(schema.name)} (\n    {cols}\n)"
 
 
 class Warehouse:
@@ -104,7 +109,7 @@ class Warehouse:
         have = set(self.columns(table))
         for name in names:
             if name not in have:
-                self.con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" VARCHAR')
+                self.con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} VARCHAR")
 
     def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run SQL and return an Arrow table; DuckDB errors become StorageError."""
@@ -127,7 +132,7 @@ class Warehouse:
 
     def count(self, table: str) -> int:
         """Row count of a table."""
-        return int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])  # type: ignore[index]
+        return int(self.con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0])  # type: ignore[index]
 
     def close(self) -> None:
         """Close the connection (checkpointing the file)."""
