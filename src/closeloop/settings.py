@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,10 @@ url = "sqlite:///ops.sqlite"
 [ingest]
 # Time zone for offset-less timestamps whose center is unknown (IANA name).
 default_timezone = "{timezone}"
+# Plausibility window: a row with a timestamp before `earliest` or more than
+# `latest_years_ahead` years after today is rejected (a mistyped year, 9999 or 0001).
+earliest = "1990-01-01"
+latest_years_ahead = 2
 
 [metrics]
 # Service level: share of calls answered within this many seconds.
@@ -66,6 +71,8 @@ class Settings:
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)
+    earliest: date = date(1990, 1, 1)
+    latest_years_ahead: int = 2
 
     @property
     def config_path(self) -> Path:
@@ -140,6 +147,7 @@ def load_settings(root: Path) -> Settings:
             "exclude_short, include_all, exclude_all"
         )
     tz = check_timezone(ing.get("default_timezone", "UTC"), f"{cfg}: ingest.default_timezone")
+    earliest, ahead = _window(cfg, ing)
     return Settings(
         root=root.resolve(),
         warehouse_url=wh.get("url", "duckdb:///warehouse.duckdb"),
@@ -147,4 +155,19 @@ def load_settings(root: Path) -> Settings:
         ops_url=ops.get("url", "sqlite:///ops.sqlite"),
         default_timezone=tz,
         metrics=metrics,
+        earliest=earliest,
+        latest_years_ahead=ahead,
     )
+
+
+def _window(cfg: Path, ing: dict[str, object]) -> tuple[date, int]:
+    """The timestamp plausibility window of ``[ingest]``: earliest date, years after today."""
+    raw = ing.get("earliest", "1990-01-01")
+    try:
+        earliest = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"{cfg}: ingest.earliest: {raw!r} is not a date like 1990-01-01") from exc
+    ahead = ing.get("latest_years_ahead", 2)
+    if not isinstance(ahead, int) or isinstance(ahead, bool) or not 0 <= ahead <= 100:
+        raise ConfigError(f"{cfg}: ingest.latest_years_ahead: {ahead!r} is not a whole number of years (0-100)")
+    return earliest, ahead

@@ -20,8 +20,8 @@ from closeloop.cli.common import (
     query_progress,
     settings_for,
 )
-from closeloop.errors import InputError
-from closeloop.ingest import FORMATS, IngestResult, ingest_file
+from closeloop.errors import CloseloopError, InputError
+from closeloop.ingest import FORMATS, FilesIngestError, IngestResult, TimeWindow, ingest_file
 from closeloop.warehouse import open_warehouse
 
 
@@ -59,6 +59,9 @@ def ingest(
         "(default Asia/Jerusalem); for canonical files the rows whose center's zone is unknown "
         "(default: the workspace's).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any row was rejected (for pipelines).")] = False,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Field separator of canonical CSV files (default: the one their header line uses most). "
+        "The dialect is RFC 4180: fields may be enclosed in double quotes, a quote inside one doubled.")] = None,
     workspace: WorkspaceOpt = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Summary as table, json or csv.")
@@ -67,11 +70,14 @@ def ingest(
     """Validate files and load them into the warehouse; every row is loaded or kept in rejects.
 
     Re-ingesting a file (or an overlapping one) replaces rows by key, never duplicates.
-    Each file is one transaction. A file that cannot be read at all exits with status 2.
+    Each file is one transaction. A file that cannot be read at all exits with status 2;
+    the files before it stay loaded, and their outcome is printed before the error.
+    Timestamps outside [ingest] earliest .. latest_years_ahead (closeloop.toml) are rejected.
     """
     settings = settings_for(workspace)
     options: dict[str, Any] = {"center_id": center} if center else {}
     default_tz = settings.default_timezone
+    window = TimeWindow(settings.earliest, settings.latest_years_ahead)
     if timezone is not None:
         check_timezone(timezone)
         if input_format == "asterisk-queue-log":
@@ -96,7 +102,15 @@ def ingest(
                 bar.update(step_task, completed=pct)
 
             with query_progress(wh.con, percent):
-                results.append(ingest_file(wh, record.value, path, input_format, default_tz, step, **options))
+                try:
+                    results.append(ingest_file(wh, record.value, path, input_format, default_tz, step,
+                                               window=window, delimiter=delimiter, **options))
+                except CloseloopError as exc:
+                    if not results:
+                        raise
+                    bar.stop()
+                    _report(results, output)
+                    raise FilesIngestError(exc, results, path) from exc
             bar.advance(files)
     _report(results, output)
     if strict and any(r.rejected for r in results):

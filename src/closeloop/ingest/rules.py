@@ -152,13 +152,14 @@ def local_select(schema: RecordSchema) -> str:
 
     :func:`typed` needs it in two branches; DuckDB would parse the text twice if the
     cast were written in both.
-    A date without a time of day (no ':') is no timestamp: it would silently become midnight.
+    A date without a time of day (no ':') is no instant: it would silently become midnight
+    (fields declared ``date_only`` excepted).
     """
-    return "".join(
-        f", CASE WHEN contains({raw(f.name)}, ':') THEN try_cast({raw(f.name)} AS TIMESTAMP) END "
-        f"AS {q('__l_' + f.name)}"
-        for f in schema.fields if f.type is FieldType.TIMESTAMP
-    )
+    def one(f: Field) -> str:
+        cast = f"try_cast({raw(f.name)} AS TIMESTAMP)"
+        return cast if f.date_only else f"CASE WHEN contains({raw(f.name)}, ':') THEN {cast} END"
+
+    return "".join(f", {one(f)} AS {q('__l_' + f.name)}" for f in schema.fields if f.type is FieldType.TIMESTAMP)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ def field_checks(f: Field, window: TimeWindow | None = None) -> list[Check]:
         FieldType.INTEGER: "not a whole number",
     }
     if f.type in type_reason:
-        checks.append(Check(f.name, f"{r} IS NOT NULL AND {v} IS NULL", type_reason[f.type]))
+        reason = "not an ISO 8601 date or timestamp" if f.date_only else type_reason[f.type]
+        checks.append(Check(f.name, f"{r} IS NOT NULL AND {v} IS NULL", reason))
     if f.type is FieldType.TIMESTAMP:
         window = window or TimeWindow()
         lo, hi = window.bounds_sql()

@@ -275,10 +275,13 @@ def open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
 
 
 def open_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """SQL selecting ``__line`` and ``__raw`` for every non-blank line of a text file (JSON Lines)."""
+    """SQL selecting ``__line`` and ``__raw`` for every non-blank line of a text file (JSON Lines).
+
+    A UTF-8 byte order mark is dropped, as the CSV reader drops it.
+    """
     _check_readable(path)
     return (
-        "SELECT __line, __raw FROM (SELECT row_number() OVER () AS __line, line AS __raw FROM "
+        "SELECT __line, __raw FROM (SELECT row_number() OVER () AS __line, ltrim(line, chr(65279)) AS __raw FROM "
         f"read_csv({lit(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), "
         "quote = '', escape = '', auto_detect = false, strict_mode = false)) WHERE trim(__raw) <> ''"
     )
