@@ -25,6 +25,8 @@ DEFAULT_CONFIG = """\
 url = "duckdb:///warehouse.duckdb"
 # Most memory the embedded database may use before it spills to disk (e.g. "1GB", "8GB").
 memory_limit = "1GB"
+# One process writes the warehouse at a time; others wait this long for it, then give up.
+lock_timeout_s = 60
 
 [ops]
 # Operational store (lead queues, follow-ups). sqlite:///FILE by default;
@@ -68,6 +70,7 @@ class Settings:
     root: Path
     warehouse_url: str = "duckdb:///warehouse.duckdb"
     warehouse_memory_limit: str | None = None
+    warehouse_lock_timeout_s: float = 60.0
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)
@@ -152,12 +155,19 @@ def load_settings(root: Path) -> Settings:
         root=root.resolve(),
         warehouse_url=wh.get("url", "duckdb:///warehouse.duckdb"),
         warehouse_memory_limit=wh.get("memory_limit"),
+        warehouse_lock_timeout_s=_seconds(cfg, "warehouse.lock_timeout_s", wh.get("lock_timeout_s", 60)),
         ops_url=ops.get("url", "sqlite:///ops.sqlite"),
         default_timezone=tz,
         metrics=metrics,
         earliest=earliest,
         latest_years_ahead=ahead,
     )
+
+
+def _seconds(cfg: Path, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{cfg}: {key}: {value!r} is not a number of seconds")
+    return float(value)
 
 
 def _window(cfg: Path, ing: dict[str, object]) -> tuple[date, int]:

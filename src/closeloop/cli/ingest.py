@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from closeloop.cli.common import (
 )
 from closeloop.errors import CloseloopError, InputError
 from closeloop.ingest import FORMATS, FilesIngestError, IngestResult, TimeWindow, ingest_file
+from closeloop.outputs import owned_paths, write_csv
 from closeloop.warehouse import open_warehouse
 
 
@@ -142,6 +142,9 @@ def rejects(
     source: Annotated[str | None, typer.Option(help="Only rejects from files whose path contains this.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many (0 = all).")] = 50,
     export: Annotated[Path | None, typer.Option(help="Write all matching rejects to this CSV file.")] = None,
+    escape_formulas: Annotated[bool, typer.Option(
+        help="In --export, prefix cells starting with = + - @ with ' so spreadsheets show them as text "
+        "instead of running them as formulas.")] = True,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -161,10 +164,8 @@ def rejects(
     with open_warehouse(settings, read_only=True) as wh:
         rows = wh.query(sql, params).to_pylist()
     if export is not None:
-        with export.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["record", "source", "line", "field", "reason", "raw"])
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(export, rows, ["record", "source", "line", "field", "reason", "raw"], owned_paths(settings),
+                  escape_formulas)
         console(stderr=True).print(f"wrote {len(rows):,} rejects to {export}")
         return
     if not rows:

@@ -10,8 +10,8 @@ import typer
 from closeloop.cli.common import WorkspaceOpt, console, settings_for
 from closeloop.cli.scorecard import conventions, parse_day, refresh_facts, selection_from
 from closeloop.cli.sla import ContractsOpt, load_contracts_file, period_range
-from closeloop.errors import StorageError
 from closeloop.metrics import Selection, Tables
+from closeloop.outputs import check_target, owned_paths, write_text
 from closeloop.report import ReportContext, render_report
 from closeloop.warehouse import open_warehouse
 
@@ -37,6 +37,7 @@ def report_cmd(
     exists or --contracts is given). A short summary is printed to the terminal.
     """
     settings = settings_for(workspace)
+    check_target(out, owned_paths(settings))  # refuse a bad --out before the work
     first, last = period_range(period)
     base = selection_from(None, where, None, None)
     selection = Selection(filters=base.filters, start=first or parse_day(start, "--from"),
@@ -49,10 +50,7 @@ def report_cmd(
         ctx = ReportContext(Tables.from_backend(wh.ibis()), conventions(settings), selection, terms)
         with console(stderr=True).status("building report..."):
             rep = render_report(ctx)
-    try:
-        out.write_text(rep.html, encoding="utf-8")
-    except OSError as exc:
-        raise StorageError(f"cannot write {out}: {exc}") from exc
+    write_text(out, rep.html, owned_paths(settings))
     term = console()
     for line in rep.summary:
         term.print(f"• {line}", markup=False)

@@ -10,7 +10,7 @@ import typer
 from closeloop.cli.common import FormatOpt, OutputFormat, WorkspaceOpt, console, emit_rows, settings_for
 from closeloop.model import RECORDS
 from closeloop.settings import init_workspace
-from closeloop.warehouse import open_warehouse
+from closeloop.warehouse import open_secured, open_warehouse
 
 # Which timestamp gives each table its date range in `status`.
 _DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
@@ -47,7 +47,11 @@ def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table) 
     settings = settings_for(workspace)
     with open_warehouse(settings, read_only=True) as wh:
         rows = status_rows(wh)
+        size = wh.size()
     emit_rows(rows, fmt, title=f"workspace {settings.root}")
+    hint = "  (reclaim with: closeloop vacuum)" if size["free"] > size["used"] else ""
+    console(stderr=True).print(f"warehouse {settings.warehouse_path().name}: {size['file'] / 2**20:,.1f} MiB on disk, "
+                               f"{size['free'] / 2**20:,.1f} MiB free inside{hint}")
 
 
 def sql(
@@ -56,9 +60,14 @@ def sql(
     fmt: FormatOpt = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Show at most this many rows in table format.")] = 200,
 ) -> None:
-    """Run an ad-hoc SQL query on the warehouse (read-only)."""
+    """Run an ad-hoc SQL query on the warehouse: read-only, and nothing outside it.
+
+    The query runs on a secured connection: it reads the warehouse's tables and cannot
+    write them, read or write any other file (COPY ... TO, read_csv, ATTACH), reach the
+    network, install or load extensions, or change settings.
+    """
     settings = settings_for(workspace)
-    with open_warehouse(settings, read_only=True) as wh:
+    with open_secured(settings) as wh:
         result = wh.query(query)
     rows = result.to_pylist()
     if fmt is OutputFormat.table and len(rows) > limit:
