@@ -353,8 +353,11 @@ def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def in_transaction(wh: Warehouse, work: Callable[[], IngestResult]) -> IngestResult:
-    """Run ``work`` atomically: commit all of it or none of it; the stage goes either way."""
+def in_transaction(wh: Warehouse, work: Callable[[], IngestResult], source: str | None = None) -> IngestResult:
+    """Run ``work`` atomically: commit all of it or none of it; the stage goes either way.
+
+    ``source`` names the file ``work`` reads, if it reads one (see :func:`staged`).
+    """
     con = wh.con
     con.begin()
     try:
@@ -364,8 +367,7 @@ def in_transaction(wh: Warehouse, work: Callable[[], IngestResult]) -> IngestRes
     except BaseException as exc:
         con.rollback()
         _drop_stage_quietly(con)
-        if isinstance(exc, duckdb.Error):
-            raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
+        _raise_mapped(exc, source)
         raise
     return result
 
@@ -386,12 +388,17 @@ def staged(wh: Warehouse, write: Callable[[], T], source: str | None = None) -> 
     except BaseException as exc:
         con.rollback()
         _drop_stage_quietly(con)
-        if source is not None and isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)):
-            raise InputError(f"{source}: cannot be read to its end ({_first_line(exc)})") from exc
-        if isinstance(exc, duckdb.Error):
-            raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
+        _raise_mapped(exc, source)
         raise
     return out
+
+
+def _raise_mapped(exc: BaseException, source: str | None) -> None:
+    """DuckDB's errors as ours: a source that cannot be read is bad input, the rest storage."""
+    if source is not None and isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)):
+        raise InputError(f"{source}: cannot be read to its end ({_first_line(exc)})") from exc
+    if isinstance(exc, duckdb.Error):
+        raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -42,11 +42,12 @@ def _structural_rejects(wh: Warehouse, source: Source) -> list[PreReject]:
     if source.kind != "csv":
         return []
     rows = wh.con.execute(f"""
-        SELECT line, arg_min(column_name, column_idx), arg_min(error_type, column_idx),
-               arg_min(error_message, column_idx), arg_min(csv_line, column_idx)
+        SELECT line, arg_min(column_name, coalesce(column_idx, 0)), arg_min(error_type, coalesce(column_idx, 0)),
+               arg_min(error_message, coalesce(column_idx, 0)), arg_min(csv_line, coalesce(column_idx, 0))
         FROM {CSV_ERRORS} GROUP BY line ORDER BY line""").fetchall()
     return [
-        PreReject(int(line), col, _structural_reason(etype, msg), raw)
+        # In a CRLF file DuckDB's raw text starts with the previous line's '\n': no record starts so.
+        PreReject(int(line), col, _structural_reason(etype, msg), raw.lstrip("\r\n") if raw else raw)
         for line, col, etype, msg, raw in rows
     ]
 
