@@ -45,9 +45,12 @@ class LineMap:
 
 
 def _open(path: Path, mode: str) -> io.IOBase:
+    """The file (gzip looked through); in text mode, undecodable bytes are replaced, not fatal
+    (DuckDB rejects their records, which must still count their lines)."""
+    text = {"encoding": "utf-8", "errors": "replace", "newline": ""} if "t" in mode else {}
     if path.suffix.lower() in {".gz", ".gzip"}:
-        return gzip.open(path, mode, newline="" if "t" in mode else None)  # type: ignore[return-value]
-    return path.open(mode, newline="") if "t" in mode else path.open(mode)  # type: ignore[return-value]
+        return gzip.open(path, mode, **text)  # type: ignore[return-value,call-overload]
+    return path.open(mode, **text)  # type: ignore[return-value,call-overload]
 
 
 def count_lines(path: Path, chunk: int = 1 << 24) -> int:
