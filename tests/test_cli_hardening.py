@@ -160,6 +160,15 @@ def test_a_busy_warehouse_is_waited_for_then_named(tmp_path: Path) -> None:
             holder.stdout.close()
 
 
+def test_a_load_compacts_only_when_much_space_is_free() -> None:
+    from closeloop.warehouse import worth_compacting
+
+    mib = 1 << 20
+    assert not worth_compacting({"free": 10 * mib, "used": 1 * mib, "file": 11 * mib, "blocks": 44})
+    assert not worth_compacting({"free": 100 * mib, "used": 500 * mib, "file": 600 * mib, "blocks": 2400})
+    assert worth_compacting({"free": 460 * mib, "used": 23 * mib, "file": 483 * mib, "blocks": 1932})
+
+
 def test_vacuum_gives_back_free_space_and_status_shows_size(tmp_path: Path) -> None:
     from closeloop.warehouse import Warehouse
 

@@ -22,7 +22,7 @@ from closeloop.cli.common import (
 from closeloop.errors import CloseloopError, InputError
 from closeloop.ingest import FORMATS, FilesIngestError, IngestResult, TimeWindow, ingest_file
 from closeloop.outputs import owned_paths, write_csv
-from closeloop.warehouse import open_warehouse
+from closeloop.warehouse import compact, open_warehouse, worth_compacting
 
 
 class Record(StrEnum):
@@ -112,6 +112,9 @@ def ingest(
                     _report(results, output)
                     raise FilesIngestError(exc, results, path) from exc
             bar.advance(files)
+        wasted = worth_compacting(wh.size())
+    if wasted:  # space an interrupted load left: the next successful load gives it back
+        compact(settings.warehouse_path())
     _report(results, output)
     if strict and any(r.rejected for r in results):
         raise typer.Exit(1)

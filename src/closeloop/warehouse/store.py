@@ -224,6 +224,19 @@ def open_secured(settings: Settings) -> Warehouse:
                              settings.warehouse_lock_timeout_s)
 
 
+# Past this much free space, and more free than used, a load compacts the file after itself.
+COMPACT_MIN_FREE = 64 << 20
+
+
+def worth_compacting(size: dict[str, int]) -> bool:
+    """Whether a warehouse (``Warehouse.size()``) holds enough free space to be worth a compaction.
+
+    Interrupted loads leave their stage's space free inside the file: once it passes
+    64 MiB and the data used, the next successful ingest compacts (copies the data once).
+    """
+    return size["free"] > max(COMPACT_MIN_FREE, size["used"])
+
+
 def compact(path: Path) -> tuple[int, int]:
     """Rewrite a warehouse file without its free blocks; returns (bytes before, bytes after).
 
