@@ -190,3 +190,24 @@ def test_vacuum_gives_back_free_space_and_status_shows_size(tmp_path: Path) -> N
     assert run("sql", "SELECT count(*) FROM later", "-f", "csv", cwd=tmp_path).stdout.split() == ["count_star()",
                                                                                                "20000"]
     assert run("ingest", "centers", str(EXAMPLES / "centers.csv"), cwd=tmp_path).returncode == 0
+
+
+def test_analytics_survive_extreme_dates_already_in_the_warehouse(ws: Path, tmp_path: Path) -> None:
+    """Rows written before the window existed (or by another tool) must not crash the analytics."""
+    import shutil
+
+    import duckdb
+
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    con = duckdb.connect(str(copy / "warehouse.duckdb"))
+    con.execute("""
+        INSERT INTO calls (call_id, center_id, queue, direction, call_type, offered_at, answered_at, ended_at,
+                           agent_id, outcome)
+        SELECT 'X' || i, 'AUS', 'sales_inbound', 'inbound', 'sales', t, t, t, 'A001', 'sale'
+        FROM (VALUES (1, TIMESTAMPTZ '9999-12-31 00:00:00+00'), (2, TIMESTAMPTZ '0001-01-01 00:00:00+00'),
+                     (3, TIMESTAMPTZ '2999-01-01 00:00:00+00')) AS v(i, t)""")
+    con.close()
+    for args in (["scorecard"], ["report", "-o", "r.html"]):
+        r = run(*args, cwd=copy)
+        assert r.returncode == 0 and clean(r), (args, r.stderr[-2000:])
