@@ -19,7 +19,7 @@ from closeloop.cli.common import (
     query_progress,
     settings_for,
 )
-from closeloop.errors import CloseloopError, InputError
+from closeloop.errors import CloseloopError, InputError, StorageError
 from closeloop.ingest import FORMATS, FilesIngestError, IngestResult, TimeWindow, ingest_file
 from closeloop.outputs import owned_paths, write_csv
 from closeloop.warehouse import compact, open_warehouse, worth_compacting
@@ -114,7 +114,10 @@ def ingest(
             bar.advance(files)
         wasted = worth_compacting(wh.size())
     if wasted:  # space an interrupted load left: the next successful load gives it back
-        compact(settings.warehouse_path())
+        try:
+            compact(settings.warehouse_path())
+        except StorageError as exc:  # the load itself succeeded; reclaiming can wait for `vacuum`
+            console(stderr=True).print(f"[dim]free space not reclaimed ({exc}); run: closeloop vacuum[/]")
     _report(results, output)
     if strict and any(r.rejected for r in results):
         raise typer.Exit(1)
