@@ -8,6 +8,7 @@ truncated gzip, a line too long for the reader, a 500-column header, a column na
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -240,3 +241,14 @@ def test_multi_file_ingest_names_what_it_committed(wh: Warehouse, tmp_path: Path
         ingest_files(wh, "calls", [good, bad])
     assert err.value.exit_code == 2 and [r.loaded for r in err.value.done] == [1]
     assert wh.count("calls") == 1
+
+
+def test_a_long_transcript_line_loads(tmp_path: Path) -> None:
+    """A JSONL line past DuckDB's 2 MB default (a long call) is read, not a failed file."""
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        ingest_file(wh, "calls", write(tmp_path / "c.csv", line(call_id="C1"), line(call_id="C2")))
+        turn = {"speaker": "agent", "start": 0, "end": 1, "text": "x" * 3_000_000}
+        path = tmp_path / "t.jsonl"
+        path.write_text("\n".join(json.dumps({"call_id": c, "turns": [turn]}) for c in ("C1", "C2")) + "\n")
+        res = ingest_file(wh, "transcripts", path)
+        assert (res.loaded, res.rejected) == (2, 0)

@@ -36,6 +36,7 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 
 CSV_ERRORS = "__csv_reject_errors"
+JSONL_MAX_LINE = 64 << 20
 CSV_SCANS = "__csv_reject_scans"
 
 
@@ -277,13 +278,16 @@ def open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
 def open_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """SQL selecting ``__line`` and ``__raw`` for every non-blank line of a text file (JSON Lines).
 
-    A UTF-8 byte order mark is dropped, as the CSV reader drops it.
+    A UTF-8 byte order mark is dropped, as the CSV reader drops it. A line may be up to
+    :data:`JSONL_MAX_LINE` long (one call's transcript; DuckDB's default of 2 MB is too
+    short for a long call); a longer one stops the file with its line named.
     """
     _check_readable(path)
     return (
         "SELECT __line, __raw FROM (SELECT row_number() OVER () AS __line, ltrim(line, chr(65279)) AS __raw FROM "
         f"read_csv({lit(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), "
-        "quote = '', escape = '', auto_detect = false, strict_mode = false)) WHERE trim(__raw) <> ''"
+        "quote = '', escape = '', auto_detect = false, strict_mode = false, "
+        f"max_line_size = {JSONL_MAX_LINE}, buffer_size = {2 * JSONL_MAX_LINE})) WHERE trim(__raw) <> ''"
     )
 
 
