@@ -7,6 +7,7 @@ here is a module-level singleton, so tests can make as many workspaces as they l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,8 @@ DEFAULT_CONFIG = """\
 url = "duckdb:///warehouse.duckdb"
 # Most memory the embedded database may use before it spills to disk (e.g. "1GB", "8GB").
 memory_limit = "1GB"
+# One process writes the warehouse at a time; others wait this long for it, then give up.
+lock_timeout_s = 60
 
 [ops]
 # Operational store (lead queues, follow-ups). sqlite:///FILE by default;
@@ -35,6 +38,10 @@ url = "sqlite:///ops.sqlite"
 [ingest]
 # Time zone for offset-less timestamps whose center is unknown (IANA name).
 default_timezone = "{timezone}"
+# Plausibility window: a row with a timestamp before `earliest` or more than
+# `latest_years_ahead` years after today is rejected (a mistyped year, 9999 or 0001).
+earliest = "1990-01-01"
+latest_years_ahead = 2
 
 [metrics]
 # Service level: share of calls answered within this many seconds.
@@ -65,9 +72,12 @@ class Settings:
     root: Path
     warehouse_url: str = "duckdb:///warehouse.duckdb"
     warehouse_memory_limit: str | None = None
+    warehouse_lock_timeout_s: float = 60.0
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)
+    earliest: date = date(1990, 1, 1)
+    latest_years_ahead: int = 2
 
     @property
     def config_path(self) -> Path:
@@ -131,6 +141,8 @@ class WarehouseTable(_Table):
     url: str = Field("duckdb:///warehouse.duckdb", description="duckdb:///FILE (embedded default, relative to "
                      "the workspace)")
     memory_limit: str | None = Field(None, description="Most memory the embedded database may use, e.g. '1GB'")
+    lock_timeout_s: float = Field(60.0, ge=0, description="How long a second writer (or a reader) waits for the "
+                                  "warehouse before giving up")
 
 
 class OpsTable(_Table):
@@ -144,6 +156,9 @@ class IngestTable(_Table):
     """``[ingest]``: how files are read."""
 
     default_timezone: str = Field("UTC", description="IANA zone of offset-less timestamps whose center is unknown")
+    earliest: date = Field(date(1990, 1, 1), description="Timestamps before this day are rejected as implausible")
+    latest_years_ahead: int = Field(2, ge=0, le=100, description="Timestamps more than this many years after "
+                                    "today are rejected as implausible")
 
 
 class MetricsTable(_Table):
@@ -184,7 +199,10 @@ def load_settings(root: Path) -> Settings:
         root=root.resolve(),
         warehouse_url=data.warehouse.url,
         warehouse_memory_limit=data.warehouse.memory_limit,
+        warehouse_lock_timeout_s=data.warehouse.lock_timeout_s,
         ops_url=data.ops.url,
         default_timezone=tz,
         metrics=MetricSettings(**data.metrics.model_dump()),
+        earliest=data.ingest.earliest,
+        latest_years_ahead=data.ingest.latest_years_ahead,
     )

@@ -69,6 +69,8 @@ class Field:
 
     ``required`` means the value may not be empty; ``in_header`` means a file must carry
     the column at all (an optional column missing from a file is read as empty).
+    ``date_only`` marks a timestamp that is a calendar date by nature (a hire date): it may
+    be written without a time of day; every other timestamp is an instant and must have one.
     """
 
     name: str
@@ -80,6 +82,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str | None = None
+    date_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ AGENTS = RecordSchema(
         _req("skills", S, "Skills with proficiency 1-10: `sales:8;care:5`.", pattern=SKILLS_PATTERN),
         Field("name", S, "Display name."),
         Field("team", S, "Team or supervisor group."),
-        Field("hired_at", T, "Start date, for tenure."),
+        Field("hired_at", T, "Start date, for tenure.", date_only=True),
     ),
     rules=("center_id should name a known center (orphans are loaded and counted)",),
 )

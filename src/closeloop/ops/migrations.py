@@ -32,9 +32,17 @@ def _v2(conn: Connection) -> None:
         "(campaign, escalated DESC, priority DESC, lead_created_at, id) WHERE status = 'ready'"))
 
 
+def _v3(conn: Connection) -> None:
+    # Every claim releases claims past their lease: a partial index of the claimed items (the
+    # few in flight) finds them without reading the queue.
+    conn.execute(text(
+        "CREATE INDEX IF NOT EXISTS ix_lead_queue_claimed ON lead_queue (claimed_at) WHERE status = 'claimed'"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "lead queue, attempts, follow-ups, do-not-call list", _v1),
     (2, "partial index of ready queue items", _v2),
+    (3, "partial index of claimed queue items (lease expiry)", _v3),
 ]
 _LOCK_ID = 7_202_611  # arbitrary, constant: the advisory lock closeloop's migrations take
 

@@ -380,10 +380,11 @@ class Analysis:
         """
         from closeloop.metrics import Selection
         from closeloop.metrics.selection import Filter
+        from closeloop.outputs import check_target, owned_paths, write_text
         from closeloop.report import ReportContext, render_report
         from closeloop.report.vendor import latest_period, vendor_contracts
-        from closeloop.results import write_atomic
 
+        check_target(Path(out), owned_paths(self.settings))  # refuse a bad target before the work
         latest = period in ("week", "month")
         sel = selection(None, where, start, end, None if latest else period)
         if vendor:
@@ -405,7 +406,7 @@ class Analysis:
                                     **extra)
             rep = render_report(ctx)
         path = Path(out)
-        write_atomic(path, lambda tmp: tmp.write_text(rep.html, encoding="utf-8"))
+        write_text(path, rep.html, owned_paths(self.settings))
         return ReportResult(path, len(rep.html.encode("utf-8")), list(rep.summary))
 
 
