@@ -7,7 +7,7 @@ class here, so each file stays about one concern while a user sees one object.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -155,10 +155,8 @@ class Workspace(Analysis, Conversations, Money, Simulation):
                     raise FilesIngestError(exc, done, path) from exc
             wasted = worth_compacting(wh.size())
         if wasted:  # space an interrupted load left: the next successful load gives it back
-            try:
+            with suppress(StorageError):  # the load itself succeeded; `closeloop vacuum` reclaims it later
                 compact(self.settings.warehouse_path())
-            except StorageError:
-                pass  # the load itself succeeded; `closeloop vacuum` reclaims it later
         return ingest_result(done, [str(p) for p in files])
 
     def ingest_arrow(self, record: str, table: Any, source: str) -> Result:
