@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from closeloop.cli.common import WorkspaceOpt, console, settings_for
-from closeloop.warehouse import compact
+from closeloop.cli.common import WorkspaceOpt, console, workspace_for
 
 
 def vacuum(workspace: WorkspaceOpt = None) -> None:
@@ -14,8 +13,7 @@ def vacuum(workspace: WorkspaceOpt = None) -> None:
     DuckDB reuses the space a dropped table frees but never shrinks its file; this
     rewrites the file without it. Needs the warehouse to itself (no ingest running).
     """
-    settings = settings_for(workspace)
-    before, after = compact(settings.warehouse_path())
+    before, after = workspace_for(workspace).vacuum()
     console(stderr=True).print(f"warehouse {before / 2**20:,.1f} MiB -> {after / 2**20:,.1f} MiB")
 
 
