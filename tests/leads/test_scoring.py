@@ -55,9 +55,9 @@ def demo() -> tuple[pa.Table, pa.Table]:
 def test_beats_source_only_baseline_on_demo(demo: tuple[pa.Table, pa.Table]) -> None:
     merged, calls = demo
     run = train_and_score(merged, calls, AS_OF)
-    model, baseline = run.reports
+    model, linear, baseline = run.reports
     assert run.model.kind == "gbm"
-    assert model.auc > baseline.auc
+    assert model.auc > baseline.auc and linear.auc > baseline.auc
     assert run.auc_gain is not None and run.auc_gain[1] > 0  # the whole 95% interval above zero
     assert model.ece < 0.05  # calibrated
     tiers = run.scores.column("tier").to_pylist()
