@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from closeloop.errors import ConfigError
+from closeloop.leads.attribute_rules import AttributeRule, parse_rules
 
 CONFIG_NAME = "closeloop.toml"
 
@@ -43,6 +44,13 @@ short_abandon_s = 5
 service_level_abandons = "exclude_short"
 # Repeat contact within this many days counts against first-contact resolution.
 repeat_contact_days = 7
+
+# Extra columns of leads files (see docs/leads.md): rename, retype, exclude, or say when known.
+# [leads.attributes.duration]
+# known_at = "after_call"      # creation | event | after_call (never a feature)
+# [leads.attributes.tos]
+# rename = "time_on_site_min"
+# type = "number"              # number | category | boolean | time | text
 """
 
 
@@ -66,6 +74,8 @@ class Settings:
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)
+    # [leads.attributes.COLUMN]: rename / retype / exclude / known_at of a leads file's extra column
+    lead_attributes: dict[str, AttributeRule] = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -140,6 +150,7 @@ def load_settings(root: Path) -> Settings:
             "exclude_short, include_all, exclude_all"
         )
     tz = check_timezone(ing.get("default_timezone", "UTC"), f"{cfg}: ingest.default_timezone")
+    attributes = parse_rules(data.get("leads", {}).get("attributes", {}), str(cfg))
     return Settings(
         root=root.resolve(),
         warehouse_url=wh.get("url", "duckdb:///warehouse.duckdb"),
@@ -147,4 +158,5 @@ def load_settings(root: Path) -> Settings:
         ops_url=ops.get("url", "sqlite:///ops.sqlite"),
         default_timezone=tz,
         metrics=metrics,
+        lead_attributes=attributes,
     )

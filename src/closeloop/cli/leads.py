@@ -1,4 +1,4 @@
-"""``closeloop leads ...``: clean, dedupe, score, queue, next, outcome, followups, dnc.
+"""``closeloop leads ...``: clean, dedupe, score, attributes, queue, next, outcome, followups, dnc.
 
 The warehouse holds the analysis (``leads_clean``, ``lead_clusters``, ``leads_merged``,
 ``lead_pairs``, ``lead_scores``); the operational store holds the live work (queue, attempts,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -24,6 +25,7 @@ from closeloop.leads.train import train_and_score
 from closeloop.ops import LeadQueue, OpsStore
 from closeloop.settings import Settings
 from closeloop.warehouse import Warehouse, open_warehouse
+from closeloop.warehouse.lead_attributes import store_attributes, type_lead_table
 
 leads_app = typer.Typer(help="Lead intake, deduplication, scoring, ranked hand-offs and follow-ups.",
                         no_args_is_help=True)
@@ -110,27 +112,73 @@ def score(
     fmt: FormatOpt = OutputFormat.table,
     as_of: Annotated[str | None, typer.Option(help="Score as of this ISO time (default: now).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (model and bootstrap).")] = 0,
+    report: Annotated[Path | None, typer.Option(
+        help="Write the model card (features used and excluded, evaluation, calibration plot) to this HTML file.")]
+    = None,
+    capacity: Annotated[int | None, typer.Option(
+        help="Leads agents can call: tier A = this many best leads, B the next 2x, C the next 3x.")] = None,
+    threads: Annotated[int, typer.Option(help="Threads for the boosted model.")] = 1,
 ) -> None:
     """Train on the workspace's history, score every merged lead (lead_scores), report held-out quality.
 
-    The held-out figures compare the model with a source-only baseline on the newest 30% of leads.
+    Features: the canonical fields and every typed lead attribute (see 'leads attributes'), minus
+    leaking, empty and constant columns. The held-out figures compare the model with a logistic
+    regression on the same features and a source-only baseline on the newest 30% of leads.
     """
     settings = settings_for(workspace)
     when = _when(as_of)
-    with open_warehouse(settings, read_only=True) as wh:
+    with open_warehouse(settings) as wh:
         merged = _table(wh, "leads_merged", "run 'closeloop leads dedupe' first")
         calls = wh.query("SELECT lead_id, offered_at, answered_at, outcome FROM calls WHERE lead_id IS NOT NULL")
-    run = train_and_score(merged, calls, when, seed=seed)
+        typed = type_lead_table(wh, settings.lead_attributes, settings.default_timezone)
+        store_attributes(wh, typed)
+    run = train_and_score(merged, calls, when, seed=seed, attributes=typed if typed.attributes else None,
+                          capacity=capacity, threads=threads)
     _store(settings, run.scores, "lead_scores")
+    err = console(stderr=True)
+    for note in run.notes:
+        err.print(f"[yellow]{note.action}[/] {note.feature}: {note.reason}")
+    if report is not None:
+        from closeloop.report.leads import model_card_html
+
+        try:
+            report.write_text(model_card_html(run), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the model card to {report}: {exc.strerror}") from exc
+        err.print(f"model card written to {report}")
     rows = [r.row() for r in run.reports]
-    if run.auc_gain:
-        gain, low, high = run.auc_gain
-        rows.append({"name": "model - baseline (AUC)", "auc": round(gain, 4), "auc_low": round(low, 4),
-                     "auc_high": round(high, 4)})
+    for label, g in (("model - source only (AUC)", run.auc_gain), ("model - logistic (AUC)", run.auc_gain_logistic)):
+        if g:
+            rows.append({"name": label, "auc": round(g[0], 4), "auc_low": round(g[1], 4), "auc_high": round(g[2], 4)})
     if not rows:
         rows = [{"name": f"model ({run.model.kind})", "n": run.model.n_train,
                  "note": "too little held-out history to evaluate"}]
-    emit_rows(rows, fmt, title=f"lead score ({run.model.kind}), {run.scores.num_rows:,} leads scored")
+    emit_rows(rows, fmt, title=f"lead score ({run.model.kind}, {len(run.features)} features), "
+                               f"{run.scores.num_rows:,} leads scored")
+
+
+@leads_app.command()
+def attributes(
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Type every extra column of the leads table and list them: type, fill rate, distinct values.
+
+    Writes lead_attributes (the catalog) and lead_attribute_values (typed, one column per
+    attribute, joinable to leads by lead_id); values that do not fit their column's type go to
+    rejects. [leads.attributes.COLUMN] in closeloop.toml renames, retypes or excludes a column.
+    """
+    settings = settings_for(workspace)
+    with open_warehouse(settings) as wh:
+        typed = type_lead_table(wh, settings.lead_attributes, settings.default_timezone)
+        store_attributes(wh, typed)
+    if not typed.attributes:
+        raise EmptySelectionError("the leads table has no extra columns: nothing beyond the canonical fields")
+    if typed.rejects.num_rows:
+        console(stderr=True).print(f"{typed.rejects.num_rows:,} value(s) did not fit their column's type: "
+                                   "see 'closeloop rejects'")
+    emit_rows(typed.catalog().to_pylist(), fmt, title=f"lead attributes ({typed.values.num_rows:,} leads)"
+              + (f"; excluded by settings: {', '.join(typed.excluded)}" if typed.excluded else ""))
 
 
 @leads_app.command()

@@ -28,13 +28,12 @@ Pure: takes and returns Arrow tables; storing them is the warehouse's job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from closeloop.errors import ConfigError
+from closeloop.leads.attribute_rules import AttributeRule, AttributeType, KnownAt, parse_rules
 
 MIN_SHARE = 0.95  # share of filled values that must parse for a column to take a type
 NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
@@ -42,59 +41,6 @@ ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?
 HAS_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "on", "checked", "opted in", "opt-in")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "off", "unchecked", "opted out", "opt-out")
-
-
-class AttributeType(StrEnum):
-    """What an attribute's values are."""
-
-    NUMBER = "number"
-    CATEGORY = "category"
-    BOOLEAN = "boolean"
-    TIME = "time"
-    TEXT = "text"
-
-
-class KnownAt(StrEnum):
-    """When an attribute's value becomes known, relative to the call being ranked."""
-
-    CREATION = "creation"  # on the lead form or export row at creation: usable
-    EVENT = "event"  # written by later activity before the call: usable
-    AFTER_CALL = "after_call"  # written on or after the call (status, duration): never a feature
-
-
-@dataclass(frozen=True)
-class AttributeRule:
-    """A declared mapping for one extra column (``[leads.attributes.COLUMN]`` in closeloop.toml)."""
-
-    column: str
-    rename: str | None = None
-    type: AttributeType | None = None
-    exclude: bool = False
-    known_at: KnownAt | None = None
-
-
-def parse_rules(section: dict[str, Any], where: str) -> dict[str, AttributeRule]:
-    """Validate ``[leads.attributes]``: one table per column with rename/type/exclude/known_at."""
-    rules = {}
-    allowed = {"rename", "type", "exclude", "known_at"}
-    for column, spec in section.items():
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: leads.attributes.{column} must be a table like {{ type = \"number\" }}")
-        unknown = set(spec) - allowed
-        if unknown:
-            raise ConfigError(f"{where}: leads.attributes.{column}: unknown key(s) {sorted(unknown)}; "
-                              f"known: {sorted(allowed)}")
-        try:
-            kind = AttributeType(spec["type"]) if "type" in spec else None
-            known = KnownAt(spec["known_at"]) if "known_at" in spec else None
-        except ValueError as exc:
-            raise ConfigError(f"{where}: leads.attributes.{column}: {exc}; types: "
-                              f"{', '.join(AttributeType)}; known_at: {', '.join(KnownAt)}") from exc
-        rename = spec.get("rename")
-        if rename is not None and (not isinstance(rename, str) or not rename.strip()):
-            raise ConfigError(f"{where}: leads.attributes.{column}.rename must be a non-empty name")
-        rules[column] = AttributeRule(column, rename, kind, bool(spec.get("exclude", False)), known)
-    return rules
 
 
 @dataclass(frozen=True)
@@ -249,3 +195,7 @@ def type_attributes(leads: pa.Table, canonical: set[str], rules: dict[str, Attri
         raise ConfigError(f"leads.attributes names column(s) {sorted(unused)} that the leads table does not have")
     reject_table = pa.concat_tables(rejects).cast(REJECT_SCHEMA) if rejects else REJECT_SCHEMA.empty_table()
     return TypedAttributes(attrs, pa.table(typed), reject_table, excluded)
+
+
+__all__ = ["Attribute", "AttributeRule", "AttributeType", "KnownAt", "TypedAttributes", "convert", "infer_type",
+           "parse_rules", "type_attributes"]
