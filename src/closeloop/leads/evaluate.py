@@ -7,8 +7,8 @@ features** (:func:`fit_logistic`), so a boosted model has to earn its complexity
 
 * **AUC** — the probability that a random buyer is ranked above a random non-buyer (Mann–Whitney),
   with a 95% interval from Hanley & McNeil (1982).
-* **AUC difference** against a baseline on the same leads — a paired bootstrap interval; the
-  model "beats" the baseline when the whole interval is above zero.
+* **AUC difference** against a baseline on the same leads — DeLong's interval for two
+  correlated AUCs; the model "beats" the baseline when the whole interval is above zero.
 * **Calibration** — Brier score and expected calibration error over ten equal-count bins, plus
   the reliability table (mean predicted vs observed rate per bin).
 * **Lift at the top decile** — sale rate among the 10% best-scored leads over the overall rate,
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
@@ -45,18 +45,28 @@ def auc_interval(value: float, n_pos: int, n_neg: int, conf: float = 0.95) -> tu
     return max(0.0, value - half), min(1.0, value + half)
 
 
-def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
-                   resamples: int = 300) -> tuple[float, float, float]:
-    """AUC(a) - AUC(b) on the same leads, with a paired bootstrap 95% interval."""
+def auc_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, conf: float = 0.95) -> tuple[float, float, float]:
+    """AUC(a) - AUC(b) on the same leads, with DeLong's interval for correlated AUCs.
+
+    DeLong, DeLong & Clarke-Pearson (1988): each score's AUC is the mean of per-buyer and
+    per-non-buyer "placement" values; their covariance across the two scores gives the variance
+    of the difference without resampling (a paired bootstrap gives the same interval, 300x slower).
+    """
     y = np.asarray(y, dtype=bool)
-    diff = auc(y, a) - auc(y, b)
     pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
-    draws = []
-    for _ in range(resamples):  # stratified: keep the number of buyers fixed
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        draws.append(auc(y[idx], a[idx]) - auc(y[idx], b[idx]))
-    low, high = np.quantile(draws, [0.025, 0.975])
-    return diff, float(low), float(high)
+    if not len(pos) or not len(neg):
+        raise InputError("an AUC difference needs both buyers and non-buyers in the evaluation set")
+    v10, v01 = [], []
+    for s in (np.asarray(a, dtype=float), np.asarray(b, dtype=float)):
+        all_ranks, pos_ranks, neg_ranks = rankdata(s), rankdata(s[pos]), rankdata(s[neg])
+        v10.append((all_ranks[pos] - pos_ranks) / len(neg))  # per buyer: share of non-buyers ranked below
+        v01.append(1 - (all_ranks[neg] - neg_ranks) / len(pos))  # per non-buyer: share of buyers above
+    diff = float(np.mean(v10[0]) - np.mean(v10[1]))
+    s10 = np.cov(np.vstack(v10)) if len(pos) > 1 else np.zeros((2, 2))
+    s01 = np.cov(np.vstack(v01)) if len(neg) > 1 else np.zeros((2, 2))
+    var = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / len(pos) + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / len(neg)
+    half = float(norm.ppf(0.5 + conf / 2)) * float(np.sqrt(max(var, 0.0)))
+    return diff, diff - half, diff + half
 
 
 def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:

@@ -59,6 +59,9 @@ def attribute_features(attrs: TypedAttributes, lead_ids: list[str], created: lis
         if a.known_at is KnownAt.AFTER_CALL:
             notes.append(Note(a.name, "excluded", "known only after the call (known_at = after_call)"))
             continue
+        if a.filled == 0:
+            notes.append(Note(a.name, "dropped", "empty for every lead"))
+            continue
         if a.type is AttributeType.TEXT:
             notes.append(Note(a.name, "excluded", "free text: kept in the warehouse, not a model feature"))
             continue

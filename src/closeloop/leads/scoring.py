@@ -205,7 +205,8 @@ def source_rates(sources: list[Any], y: np.ndarray, prior_weight: float = 20.0) 
 
 def fit_scorer(columns: dict[str, Any], y: np.ndarray, categorical: list[str], source_feature: str,
                seed: int = 0, min_rows: int = 300, min_positives: int = 30,
-               calibration_share: float = 0.2, threads: int = 1) -> ScoringModel:
+               calibration_share: float = 0.2, threads: int = 1,
+               sizes: tuple[tuple[int, float], ...] = COMPLEXITY) -> ScoringModel:
     """Train on leads in time order (``columns`` and ``y`` sorted oldest first).
 
     ``threads``: LightGBM threads. On a busy machine spinning workers are slower than one
@@ -226,7 +227,7 @@ def fit_scorer(columns: dict[str, Any], y: np.ndarray, categorical: list[str], s
         model.tier_cuts = share_cuts(model._predict_matrix(x))
         return model
     split = int(n * (1 - calibration_share))
-    booster, params = _best_booster(x, y, split, encoding, seed, threads)
+    booster, params = _best_booster(x, y, split, encoding, seed, threads, sizes)
     platt = _platt(booster.predict(x[split:], raw_score=True, num_threads=threads), y[split:])
     model = ScoringModel("gbm", encoding, (1.0, 1.0, 1.0), float(y.mean()), n, booster=booster, platt=platt,
                          source_feature=source_feature, threads=threads, params=params)
@@ -235,7 +236,7 @@ def fit_scorer(columns: dict[str, Any], y: np.ndarray, categorical: list[str], s
 
 
 def _best_booster(x: np.ndarray, y: np.ndarray, split: int, encoding: Encoded, seed: int,
-                  threads: int) -> tuple[Any, dict[str, Any]]:
+                  threads: int, sizes: tuple[tuple[int, float], ...]) -> tuple[Any, dict[str, Any]]:
     """Fit each candidate size with early stopping on the newest slice; keep the best ranker."""
     import lightgbm as lgb
     from sklearn.metrics import roc_auc_score
@@ -244,7 +245,7 @@ def _best_booster(x: np.ndarray, y: np.ndarray, split: int, encoding: Encoded, s
     leaf = max(20, min(200, split // 500))
     holdout = y[split:]
     best: tuple[float, Any, dict[str, Any]] | None = None
-    for leaves, rate in COMPLEXITY:
+    for leaves, rate in sizes:
         params = {"objective": "binary", "num_leaves": leaves, "learning_rate": rate, "min_data_in_leaf": leaf,
                   "lambda_l2": 1.0, "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
                   "cat_smooth": 10.0, "min_data_per_group": leaf, "max_cat_to_onehot": 4, "verbose": -1,
