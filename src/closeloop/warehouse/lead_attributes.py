@@ -38,15 +38,15 @@ def store_attributes(wh: Warehouse, typed: TypedAttributes) -> None:
         wh.con.register("_cl_attr", table)
         wh.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _cl_attr')
         wh.con.unregister("_cl_attr")
-    wh.con.execute("DELETE FROM rejects WHERE record = ?", [REJECT_RECORD])
+    wh.con.execute("DELETE FROM rejects WHERE record = ?", [REJECT_RECORD]).fetchall()
     if typed.rejects.num_rows:
         row = wh.con.execute("SELECT max(ingest_id), arg_max(source, ingest_id) FROM ingests "
-                             "WHERE record = 'leads'").fetchone()
-        ingest_id, source = (row[0], row[1]) if row and row[0] is not None else (0, "leads table")
+                             "WHERE record = 'leads'").fetchall()[0]
+        ingest_id, source = (row[0], row[1]) if row[0] is not None else (0, "leads table")
         wh.con.register("_cl_rej", typed.rejects)
         wh.con.execute("""INSERT INTO rejects (ingest_id, record, source, line, field, reason, raw)
             SELECT ?, ?, ?, NULL, field, reason, 'lead_id=' || lead_id || '; value=' || value FROM _cl_rej""",
-                       [ingest_id, REJECT_RECORD, source])
+                       [ingest_id, REJECT_RECORD, source]).fetchall()
         wh.con.unregister("_cl_rej")
 
 
