@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 LEAKS = ("tags", "engagement_final")
 ORIGINS = ("Landing Page", "API", "Import", "Referral", "Chat")
@@ -59,40 +60,48 @@ def planted_leads(n: int, n_attributes: int = 40, seed: int = 0, start: datetime
              - 1.2 * dne - 0.006 * last_h - 0.3 * np.log1p(tos) * 1.4)
     p = 1 / (1 + np.exp(-logit))
     y = (rng.random(n) < p).astype(int)
-    cols: dict[str, list[str | None]] = {
-        "lead_id": [f"P{i:08d}" for i in range(n)],
-        "created_at": [datetime.fromtimestamp(start.timestamp() + c, UTC).isoformat() for c in created],
-        "source": [SOURCES[i] for i in source],
+    t0 = int(start.timestamp() * 1e6)
+    us = pa.timestamp("us", "UTC")
+    created_ts = pa.array((t0 + created * 1e6).astype(np.int64)).cast(us)
+    last_ts = pa.array((t0 + (created - last_h * 3600) * 1e6).astype(np.int64)).cast(us)
+    cols: dict[str, pa.Array] = {
+        "lead_id": pc.binary_join_element_wise("P", pc.utf8_lpad(pc.cast(pa.array(np.arange(n)), pa.string()), 8, "0"),
+                                               ""),
+        "created_at": pc.strftime(created_ts, "%Y-%m-%dT%H:%M+00:00"),
+        "source": _pick(SOURCES, source),
         "time_on_site_min": _text(np.round(tos, 1), rng.random(n) < 0.15),
-        "page_views": _bad(_text(views, rng.random(n) < 0.05), rng, 0.003, "n/a"),
+        "page_views": _bad(_text(views, rng.random(n) < 0.05), rng.random(n) < 0.003, "n/a"),
         "email_opens": _text(opens, rng.random(n) < 0.2),
-        "lead_origin": [ORIGINS[i] for i in origin],
-        "occupation": _missing([OCCUPATIONS[i] for i in occupation], rng.random(n) < 0.25),
-        "do_not_email": ["Yes" if d else "No" for d in dne],
-        "last_activity_at": [datetime.fromtimestamp(start.timestamp() + c - h * 3600, UTC).strftime("%Y-%m-%d %H:%M")
-                             for c, h in zip(created, last_h, strict=True)],
-        "notes": [f"asked about plan {k} on call-back form #{i}" for i, k in enumerate(rng.integers(0, 9999, n))],
-        "fax": [None] * n,
-        "market": ["EU"] * n,
-        "tags": [("Closed by sales" if rng.random() < 0.7 else "Won - paid") if s else None for s in y],
+        "lead_origin": _pick(ORIGINS, origin),
+        "occupation": pc.if_else(pa.array(rng.random(n) < 0.25), pa.scalar(None, pa.string()),
+                                 _pick(OCCUPATIONS, occupation)),
+        "do_not_email": pc.if_else(pa.array(dne), "Yes", "No"),
+        "last_activity_at": pc.strftime(last_ts, "%Y-%m-%d %H:%M"),
+        "notes": pc.binary_join_element_wise("asked about plan ", pc.cast(pa.array(rng.integers(0, 9999, n)),
+                                                                          pa.string()),
+                                             " on call-back form #", pc.cast(pa.array(np.arange(n)), pa.string()), ""),
+        "fax": pa.nulls(n, pa.string()),
+        "market": pa.array(np.full(n, "EU")),
+        "tags": pc.if_else(pa.array(y == 1), pc.if_else(pa.array(rng.random(n) < 0.7), "Closed by sales", "Won - paid"),
+                           pa.scalar(None, pa.string())),
         "engagement_final": _text(np.round(y * 80 + rng.normal(10, 3, n), 1), np.zeros(n, dtype=bool)),
     }
     for k in range(max(0, n_attributes - (len(cols) - 3))):
         if k % 3 == 2:
-            cols[f"utm_{k}"] = [f"c{v}" for v in rng.integers(0, 20, n)]
+            cols[f"utm_{k}"] = pc.binary_join_element_wise("c", pc.cast(pa.array(rng.integers(0, 20, n)), pa.string()),
+                                                           "")
         else:
             cols[f"signal_{k}"] = _text(np.round(rng.normal(0, 1, n), 3), rng.random(n) < 0.1)
-    return Planted(pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()}), p, y)
+    return Planted(pa.table(cols), p, y)
 
 
-def _text(values: np.ndarray, missing: np.ndarray) -> list[str | None]:
-    return [None if m else (f"{v:g}") for v, m in zip(values.tolist(), missing.tolist(), strict=True)]
+def _text(values: np.ndarray, missing: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(values, mask=missing), pa.string())
 
 
-def _missing(values: list[str], missing: np.ndarray) -> list[str | None]:
-    return [None if m else v for v, m in zip(values, missing.tolist(), strict=True)]
+def _pick(names: tuple[str, ...], index: np.ndarray) -> pa.Array:
+    return pc.take(pa.array(names), pa.array(index))
 
 
-def _bad(values: list[str | None], rng: np.random.Generator, share: float, bad: str) -> list[str | None]:
-    hit = rng.random(len(values)) < share
-    return [bad if h else v for v, h in zip(values, hit.tolist(), strict=True)]
+def _bad(values: pa.Array, hit: np.ndarray, bad: str) -> pa.Array:
+    return pc.if_else(pa.array(hit), bad, values)
