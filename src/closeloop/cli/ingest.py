@@ -33,6 +33,7 @@ class Record(StrEnum):
     leads = "leads"
     calls = "calls"
     transcripts = "transcripts"
+    lead_events = "lead_events"
 
 
 def check_timezone(zone: str) -> None:

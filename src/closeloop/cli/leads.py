@@ -121,7 +121,8 @@ def score(
 ) -> None:
     """Train on the workspace's history, score every merged lead (lead_scores), report held-out quality.
 
-    Features: the canonical fields and every typed lead attribute (see 'leads attributes'), minus
+    Features: the canonical fields, activity before the call (lead_events: counts and recency)
+    and every typed lead attribute (see 'leads attributes'), minus
     leaking, empty and constant columns. The held-out figures compare the model with a logistic
     regression on the same features and a source-only baseline on the newest 30% of leads.
     """
@@ -130,10 +131,11 @@ def score(
     with open_warehouse(settings) as wh:
         merged = _table(wh, "leads_merged", "run 'closeloop leads dedupe' first")
         calls = wh.query("SELECT lead_id, offered_at, answered_at, outcome FROM calls WHERE lead_id IS NOT NULL")
+        events = wh.query("SELECT lead_id, at, kind, value FROM lead_events")
         typed = type_lead_table(wh, settings.lead_attributes, settings.default_timezone)
         store_attributes(wh, typed)
     run = train_and_score(merged, calls, when, seed=seed, attributes=typed if typed.attributes else None,
-                          capacity=capacity, threads=threads)
+                          capacity=capacity, threads=threads, events=events)
     _store(settings, run.scores, "lead_scores")
     err = console(stderr=True)
     for note in run.notes:

@@ -10,7 +10,8 @@ before the call that is being planned:
   first call (training) or to now (scoring): recency, since leads go cold;
 * contact history: ``prior_calls`` — calls to this person before their latest submission.
 
-Beside them, every typed attribute of the lead (:mod:`closeloop.leads.attributes`, as
+Beside them, the lead's activity before the call (:mod:`closeloop.leads.activity`) and every
+typed attribute of the lead (:mod:`closeloop.leads.attributes`, as
 features by :mod:`closeloop.leads.features`), minus the columns the leakage guard
 (:mod:`closeloop.leads.leakage`) excludes and those empty or constant in the training leads.
 
@@ -30,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from closeloop.errors import InputError
+from closeloop.leads.activity import activity_features, event_kinds
 from closeloop.leads.attributes import KnownAt, TypedAttributes
 from closeloop.leads.evaluate import ScoreReport, auc_difference, fit_logistic, score_report, tier_table
 from closeloop.leads.features import Note, attribute_features, drop_uninformative
@@ -148,11 +150,12 @@ def select_features(cols: dict[str, Any], categorical: list[str], y: np.ndarray,
 
 def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, seed: int = 0,
                     test_share: float = 0.3, threads: int = 1, attributes: TypedAttributes | None = None,
-                    capacity: int | None = None) -> ScoreRun:
+                    capacity: int | None = None, events: pa.Table | None = None) -> ScoreRun:
     """Evaluate on a time-ordered split, then train on all labelled history and score every lead.
 
     ``capacity``: tier A is the ``capacity`` best current leads (B the next 2x, C 3x) instead of
-    fixed shares of the training scores.
+    fixed shares of the training scores. ``events``: ``lead_events`` rows (lead_id, at, kind,
+    value), counted before each lead's first call (history) or ``as_of`` (live leads).
     """
     if merged.num_rows == 0:
         raise InputError("no leads to score: run 'closeloop leads clean' and 'leads dedupe' first")
@@ -169,6 +172,10 @@ def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, s
         categorical += extra_cat
         safe = frozenset(a.name for a in attributes.attributes if a.known_at in (KnownAt.CREATION, KnownAt.EVENT)
                          and a.declared)
+    lineage = (merged.column("lead_ids") if "lead_ids" in merged.column_names else merged.column("lead_id")).to_pylist()
+    kinds = event_kinds(events) if events is not None and events.num_rows else None
+    if kinds is not None:
+        cols.update(activity_features(events, lineage, [f or as_of for f in history.first_call], kinds))
     labelled = np.array([s is not None for s in history.sold])
     created = np.array([c.timestamp() for c in created_at])
     order = np.flatnonzero(labelled)[np.argsort(created[labelled], kind="stable")]
@@ -183,6 +190,8 @@ def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, s
     # Live leads: recency is their age now, not at a first call that has not happened.
     live = lead_features(merged, History(history.sold, [None] * merged.num_rows, history.prior_calls), as_of)
     live.update(extra)
+    if kinds is not None:
+        live.update(activity_features(events, lineage, [as_of] * merged.num_rows, kinds))
     live = {k: live[k] for k in used}
     p_all = model.predict(live)
     if capacity is not None:
