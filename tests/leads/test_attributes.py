@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from closeloop.errors import ConfigError
 from closeloop.leads.attribute_rules import AttributeType, KnownAt, parse_rules
 from closeloop.leads.attributes import convert, infer_type, type_attributes
+from closeloop.settings import init_workspace, load_settings
 
 CANONICAL = {"lead_id", "created_at", "source"}
 
@@ -120,3 +122,17 @@ def test_bad_mapping_is_a_config_error(section: dict[str, object], message: str)
 def test_mapping_of_a_column_the_file_lacks_is_named() -> None:
     with pytest.raises(ConfigError, match="nope"):
         type_attributes(leads(a=["1"]), CANONICAL, parse_rules({"nope": {"exclude": True}}, "cfg"))
+
+
+def test_workspace_settings_carry_the_mapping(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    with ws.config_path.open("a", encoding="utf-8") as fh:
+        fh.write('\n[leads.attributes.tos]\nrename = "time_on_site"\ntype = "number"\n'
+                 '[leads.attributes.duration]\nknown_at = "after_call"\n')
+    rules = load_settings(ws.root).lead_attributes
+    assert rules["tos"].rename == "time_on_site" and rules["tos"].type is AttributeType.NUMBER
+    assert rules["duration"].known_at is KnownAt.AFTER_CALL
+    with ws.config_path.open("a", encoding="utf-8") as fh:
+        fh.write('[leads.attributes.x]\ntype = "money"\n')
+    with pytest.raises(ConfigError, match=r"closeloop\.toml: leads\.attributes\.x"):
+        load_settings(ws.root)
