@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from closeloop.ingest import ingest_file
 from closeloop.leads.activity import activity_features, event_kinds
 from closeloop.leads.clean import CleanRules, clean_leads
 from closeloop.leads.dedupe import dedupe_leads
 from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
 from closeloop.leads.train import call_history, train_and_score
+from closeloop.warehouse import Warehouse
 
 T = datetime(2025, 3, 1, tzinfo=UTC)
 AS_OF = datetime(2025, 7, 1, tzinfo=UTC)
@@ -56,3 +59,16 @@ def test_activity_improves_the_ranking_without_leaking_what_came_after() -> None
     assert active.reports[0].auc > plain.reports[0].auc + 0.05
     assert "webinar_n" in active.features
     assert "onboarding_n" not in active.features  # zero for every called lead before its call: dropped as constant
+
+
+def test_lead_events_load_through_validated_ingest(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("event_id,lead_id,at,kind,value\nE1,L1,2025-01-01T10:00:00Z,page_visit,30\n"
+                    "E2,L2,yesterday,webinar,\nE3,L1,2025-01-02T10:00:00Z,webinar,\n", encoding="utf-8")
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        result = ingest_file(wh, "lead_events", path)
+        loaded = wh.query("SELECT event_id, kind, value FROM lead_events ORDER BY event_id").to_pylist()
+        rejects = wh.con.execute("SELECT line, field FROM rejects WHERE record = 'lead_events'").fetchall()
+    assert result.loaded == 2 and result.rejected == 1
+    assert [r["event_id"] for r in loaded] == ["E1", "E3"] and loaded[0]["value"] == 30
+    assert rejects == [(3, "at")]
