@@ -131,7 +131,7 @@ def score(
     with open_warehouse(settings) as wh:
         merged = _table(wh, "leads_merged", "run 'closeloop leads dedupe' first")
         calls = wh.query("SELECT lead_id, offered_at, answered_at, outcome FROM calls WHERE lead_id IS NOT NULL")
-        events = wh.query("SELECT lead_id, at, kind, value FROM lead_events")
+        events = wh.query('SELECT lead_id, "at", kind, value FROM lead_events')
         typed = type_lead_table(wh, settings.lead_attributes, settings.default_timezone)
         store_attributes(wh, typed)
     run = train_and_score(merged, calls, when, seed=seed, attributes=typed if typed.attributes else None,
