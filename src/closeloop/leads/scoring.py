@@ -239,24 +239,22 @@ def _best_booster(x: np.ndarray, y: np.ndarray, split: int, encoding: Encoded, s
                   threads: int, sizes: tuple[tuple[int, float], ...]) -> tuple[Any, dict[str, Any]]:
     """Fit each candidate size with early stopping on the newest slice; keep the best ranker."""
     import lightgbm as lgb
-    from sklearn.metrics import roc_auc_score
 
     cat_idx = [j for j, name in enumerate(encoding.names) if name in encoding.categorical]
     leaf = max(20, min(200, split // 500))
-    holdout = y[split:]
+    common = {"objective": "binary", "min_data_in_leaf": leaf, "lambda_l2": 1.0, "feature_fraction": 0.9,
+              "bagging_fraction": 0.9, "bagging_freq": 1, "cat_smooth": 10.0, "min_data_per_group": leaf,
+              "max_cat_to_onehot": 4, "verbose": -1, "num_threads": threads, "seed": seed, "deterministic": True,
+              "force_col_wise": True, "metric": "auc"}
+    # Binned once for all candidates: the sizes differ only in tree parameters, not in the data.
+    train = lgb.Dataset(x[:split], y[:split], categorical_feature=cat_idx, params=common, free_raw_data=False)
+    valid = lgb.Dataset(x[split:], y[split:], reference=train, categorical_feature=cat_idx, params=common)
     best: tuple[float, Any, dict[str, Any]] | None = None
     for leaves, rate in sizes:
-        params = {"objective": "binary", "num_leaves": leaves, "learning_rate": rate, "min_data_in_leaf": leaf,
-                  "lambda_l2": 1.0, "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
-                  "cat_smooth": 10.0, "min_data_per_group": leaf, "max_cat_to_onehot": 4, "verbose": -1,
-                  "num_threads": threads, "seed": seed, "deterministic": True, "force_col_wise": True,
-                  "metric": "auc"}
-        train = lgb.Dataset(x[:split], y[:split], categorical_feature=cat_idx, params=params)
-        valid = lgb.Dataset(x[split:], y[split:], reference=train, categorical_feature=cat_idx, params=params)
-        booster = lgb.train(params, train, num_boost_round=MAX_ROUNDS, valid_sets=[valid],
+        booster = lgb.train({**common, "num_leaves": leaves, "learning_rate": rate}, train,
+                            num_boost_round=MAX_ROUNDS, valid_sets=[valid],
                             callbacks=[lgb.early_stopping(40, verbose=False)])
-        ranked = booster.predict(x[split:], raw_score=True, num_threads=threads)
-        quality = roc_auc_score(holdout, ranked) if 0 < holdout.sum() < len(holdout) else 0.5
+        quality = float(booster.best_score["valid_0"]["auc"]) if booster.best_score else 0.5
         if best is None or quality > best[0]:
             best = (quality, booster, {"num_leaves": leaves, "learning_rate": rate,
                                        "rounds": booster.best_iteration or MAX_ROUNDS, "min_data_in_leaf": leaf})
