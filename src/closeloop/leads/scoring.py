@@ -138,7 +138,9 @@ class ScoringModel:
         """
         if self.kind != "gbm":
             raise InputError("contributions need the boosted model; the fallback's reason is its source rate")
-        x = self.encoding.encode(columns)
+        return self._contributions(self.encoding.encode(columns))
+
+    def _contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.platt
         raw = self.booster.predict(x, pred_contrib=True, num_threads=self.threads)
         return a * raw[:, :-1], a * raw[:, -1] + b
@@ -153,8 +155,9 @@ class ScoringModel:
             return self._fallback_reasons(columns)
         from closeloop.leads.explain import reasons_in_words
 
-        contrib, base = self.contributions(columns)
-        return reasons_in_words(contrib, base, self.encoding, self.encoding.encode(columns), top)
+        x = self.encoding.encode(columns)
+        contrib, base = self._contributions(x)
+        return reasons_in_words(contrib, base, self.encoding, x, top)
 
     def _fallback_reasons(self, columns: dict[str, Any]) -> list[list[str]]:
         out = []
