@@ -16,7 +16,7 @@ from closeloop.leads.dedupe import dedupe_leads
 from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
 from closeloop.metrics import Conventions, Tables
 from closeloop.report import ReportContext
-from closeloop.report.leads import LeadsSection
+from closeloop.report.leads import LeadModelSection, LeadsSection
 from closeloop.settings import init_workspace
 from closeloop.warehouse import Warehouse
 
@@ -76,7 +76,8 @@ def test_clean_dedupe_score_queue_next_outcome_followups(workspace: Path) -> Non
 def test_commands_say_what_to_run_first(tmp_path: Path) -> None:
     settings = init_workspace(tmp_path / "empty")
     with Warehouse(settings.warehouse_path()) as wh:
-        assert LeadsSection().build(ReportContext(Tables.from_backend(wh.ibis()), Conventions())) is None
+        ctx = ReportContext(Tables.from_backend(wh.ibis()), Conventions())
+        assert LeadsSection().build(ctx) is None and LeadModelSection().build(ctx) is None
     with pytest.raises(EmptySelectionError, match="leads clean"):
         runner.invoke(leads_app, ["dedupe", "--workspace", str(settings.root)], catch_exceptions=False)
     with pytest.raises(EmptySelectionError, match="no lead ready"):
@@ -112,3 +113,8 @@ def test_attributes_listed_stored_and_used_by_the_score(workspace: Path, tmp_pat
     html = card.read_text(encoding="utf-8")
     assert "Columns not used, and why" in html and "lead_status" in html and "<svg" in html
     assert "logistic regression" in html and "source only" in html
+    # ... and the report gets the same card as a section
+    with Warehouse(workspace / "warehouse.duckdb", read_only=True) as wh:
+        section = LeadModelSection().build(ReportContext(Tables.from_backend(wh.ibis()), Conventions()))
+    assert section is not None and "Columns not used, and why" in section.html
+    assert section.summary[0].startswith("held-out AUC model (gbm)")

@@ -140,9 +140,11 @@ def score(
     err = console(stderr=True)
     for note in run.notes:
         err.print(f"[yellow]{note.action}[/] {note.feature}: {note.reason}")
-    if report is not None:
-        from closeloop.report.leads import model_card_html
+    from closeloop.report.leads import CARD_TABLE, model_card_body, model_card_html, model_card_summary
 
+    _store(settings, pa.table({"generated_at": [datetime.now(UTC)], "html": [model_card_body(run)],
+                               "summary": [model_card_summary(run)]}), CARD_TABLE)
+    if report is not None:
         try:
             report.write_text(model_card_html(run), encoding="utf-8")
         except OSError as exc:

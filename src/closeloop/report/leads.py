@@ -4,8 +4,9 @@ Reads what ``closeloop leads dedupe`` and ``leads score`` stored (``leads_merged
 ``lead_scores``) and the calls, through the report's backend; the analysis is
 :func:`closeloop.leads.funnel.leads_report`. Left out when leads were never deduplicated.
 
-:func:`model_card_html` is the scorer's model card, written by ``closeloop leads score
---report FILE.html`` in the report's page template.
+:func:`model_card_body` is the scorer's model card: ``closeloop leads score`` stores it
+(``lead_model_card``) for the report's "Lead score: model card" section, and ``--report
+FILE.html`` also writes it as a page of its own (:func:`model_card_html`).
 """
 
 from __future__ import annotations
@@ -97,8 +98,47 @@ register_section(LeadsSection())
 CARD_TITLE = "Lead score: model card"
 
 
+CARD_TABLE = "lead_model_card"  # the latest card, stored by 'leads score' for 'closeloop report'
+
+
+class LeadModelSection:
+    """The model card of the latest ``leads score`` run, as stored in ``lead_model_card``."""
+
+    key = "lead-model"
+    title = CARD_TITLE
+
+    def build(self, ctx: ReportContext) -> SectionResult | None:
+        """None when no score was ever computed."""
+        table = _table(ctx.tables.calls.get_backend(), CARD_TABLE)
+        if table is None:
+            return None
+        rows = table.to_pyarrow().to_pylist()
+        if not rows:
+            return None
+        latest = max(rows, key=lambda r: r["generated_at"])
+        return SectionResult(latest["html"], [latest["summary"]])
+
+
+def model_card_summary(run: ScoreRun) -> str:
+    """One line for the terminal: held-out AUC beside the baselines, features used and excluded."""
+    if not run.reports:
+        return f"{run.model.kind} model on {run.model.n_train:,} leads; too little history to evaluate"
+    figures = ", ".join(f"{r.name} {r.auc:.3f}" for r in run.reports)
+    return (f"held-out AUC {figures}; {len(run.features)} features, "
+            f"{sum(n.action == 'excluded' for n in run.notes)} columns excluded")
+
+
 def model_card_html(run: ScoreRun, generated: datetime | None = None) -> str:
-    """A standalone page (the report's template) describing a scoring run for a sceptic.
+    """A standalone page (the report's template) holding :func:`model_card_body`."""
+    when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    return environment().get_template("report.html.j2").render(
+        title=CARD_TITLE, scope=f"{run.scores.num_rows:,} leads scored",
+        sections=[{"key": "model-card", "title": CARD_TITLE, "html": Markup(model_card_body(run)), "error": None}],
+        generated=when)
+
+
+def model_card_body(run: ScoreRun) -> str:
+    """The model card of a scoring run, for a sceptic.
 
     Features used and excluded (and why), held-out evaluation beside the logistic-regression and
     source-only baselines, stated vs observed sale rate per tier, and the calibration plot.
@@ -142,11 +182,7 @@ def model_card_html(run: ScoreRun, generated: datetime | None = None) -> str:
                        f"Features used ({len(m.encoding.names)})"))
     parts.append(table([n.row() for n in run.notes], [("feature", "column"), ("action", "action"),
                                                      ("reason", "why")], "Columns not used, and why"))
-    when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
-    return env.get_template("report.html.j2").render(
-        title=CARD_TITLE, scope=f"{run.scores.num_rows:,} leads scored",
-        sections=[{"key": "model-card", "title": CARD_TITLE, "html": Markup("\n".join(parts)), "error": None}],
-        generated=when)
+    return "\n".join(parts)
 
 
 def calibration_svg(points: list[dict[str, float]], size: int = 280) -> str:
@@ -175,3 +211,6 @@ def calibration_svg(points: list[dict[str, float]], size: int = 280) -> str:
             f'text-anchor="middle">observed</text>'
             f'<text x="{size - pad}" y="{size - pad + 14}" font-size="10" text-anchor="end">{top:.0%}</text>'
             + "".join(marks) + "</svg>")
+
+
+register_section(LeadModelSection(), after="leads")
