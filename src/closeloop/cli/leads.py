@@ -151,7 +151,7 @@ def score(
             raise InputError(f"cannot write the model card to {report}: {exc.strerror}") from exc
         err.print(f"model card written to {report}")
     rows = [r.row() for r in run.reports]
-    for label, g in (("model - source only (AUC)", run.auc_gain), ("model - logistic (AUC)", run.auc_gain_logistic)):
+    for label, g in (("model - baseline (AUC)", run.auc_gain), ("model - logistic (AUC)", run.auc_gain_logistic)):
         if g:
             rows.append({"name": label, "auc": round(g[0], 4), "auc_low": round(g[1], 4), "auc_high": round(g[2], 4)})
     if not rows:
