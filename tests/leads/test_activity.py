@@ -11,6 +11,7 @@ import pytest
 
 from closeloop.ingest import ingest_file
 from closeloop.leads.activity import activity_features, event_kinds
+from closeloop.leads.attributes import type_attributes
 from closeloop.leads.clean import CleanRules, clean_leads
 from closeloop.leads.dedupe import dedupe_leads
 from closeloop.leads.synthetic import synthetic_calls, synthetic_leads
@@ -72,3 +73,20 @@ def test_lead_events_load_through_validated_ingest(tmp_path: Path) -> None:
     assert result.loaded == 2 and result.rejected == 1
     assert [r["event_id"] for r in loaded] == ["E1", "E3"] and loaded[0]["value"] == 30
     assert rejects == [(3, "at")]
+
+
+def test_a_time_updated_after_the_call_is_excluded() -> None:
+    merged = dedupe_leads(clean_leads(synthetic_leads(3000, seed=9), CleanRules(default_country="US"))).merged
+    calls = synthetic_calls(merged, AS_OF, seed=9)
+    history = call_history(merged, calls)
+    created = merged.column("created_at").to_pylist()
+    table = pa.table({
+        "lead_id": merged.column("lead_id"),
+        "visited_at": [(c - timedelta(hours=1 + i % 50)).isoformat() for i, c in enumerate(created)],  # before: fine
+        "closed_at": [None if f is None else (f + timedelta(days=1)).isoformat() for f in history.first_call],
+    })
+    typed = type_attributes(table, {"lead_id"})
+    run = train_and_score(merged, calls, AS_OF, attributes=typed)
+    reasons = {n.feature: n.reason for n in run.notes}
+    assert "after the lead's first call" in reasons["closed_at"]
+    assert "closed_at" not in run.features and "visited_at" in run.features

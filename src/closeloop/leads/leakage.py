@@ -2,7 +2,7 @@
 
 A lead export often carries fields written *after* the sale (a status, a tag, a call's
 duration). A model trained on them looks superb on paper and is useless before the call.
-Three tests, on the training leads only:
+Four tests (1–3 on the training leads; 4 on every called lead, since it looks at times, not outcomes):
 
 1. **Name** — the column's name says it is a call result (``duration``, ``status``,
    ``outcome``, ``converted``, ``disposition``, ...) and the settings do not declare it
@@ -14,6 +14,9 @@ Three tests, on the training leads only:
 3. **Only on converted leads** — the column is filled almost only where the lead bought
    (≥ :data:`ONLY_ON_CONVERTED` of the filled rows are sales, and it is filled on at least a
    fifth of the sales): a value written by the sale itself.
+4. **Times after the call** (:func:`times_after_the_call`) — a time attribute later than the
+   lead's first call on ≥ :data:`AFTER_CALL_SHARE` of the called leads that have one: a "last
+   activity" or "closed at" that the CRM updated after the call (the export was taken later).
 
 Tests 2 and 3 look at a random sample of at most :data:`SAMPLE` leads.
 """
@@ -29,6 +32,7 @@ from sklearn.metrics import roc_auc_score
 from closeloop.leads.features import Note
 
 MAX_SINGLE_AUC = 0.98
+AFTER_CALL_SHARE = 0.05
 SAMPLE = 200_000  # a leak is blatant: a random sample of this many leads shows it (and costs 5x less at 1M)
 ONLY_ON_CONVERTED = 0.98
 # Words that name a call's result wherever they appear in a column name, and names that do when alone
@@ -104,3 +108,20 @@ def _target_encoded(values: Any, y: np.ndarray, rng: np.random.Generator, folds:
         rate = np.where(count > 0, sales / np.maximum(count, 1), base)
         out[test] = rate[codes[test]]
     return out
+
+
+def times_after_the_call(hours_before_creation: dict[str, np.ndarray], created_s: np.ndarray,
+                         first_call_s: np.ndarray) -> list[Note]:
+    """Notes for time attributes (as hours before creation) that often fall after the lead's first call."""
+    called = ~np.isnan(first_call_s)
+    notes = []
+    for name, hours in hours_before_creation.items():
+        value_s = created_s - np.asarray(hours, dtype=float) * 3600.0
+        has = called & ~np.isnan(value_s)
+        if has.sum() < 10:
+            continue
+        share = float((value_s[has] > first_call_s[has]).mean())
+        if share >= AFTER_CALL_SHARE:
+            notes.append(Note(name, "excluded", f"leak: {share:.0%} of its times are after the lead's first call "
+                                                "(updated after the call)"))
+    return notes

@@ -32,10 +32,10 @@ import pyarrow.compute as pc
 
 from closeloop.errors import InputError
 from closeloop.leads.activity import activity_features, event_kinds
-from closeloop.leads.attributes import KnownAt, TypedAttributes
+from closeloop.leads.attributes import AttributeType, KnownAt, TypedAttributes
 from closeloop.leads.evaluate import ScoreReport, auc_difference, fit_logistic, score_report, tier_table
 from closeloop.leads.features import Note, attribute_features, drop_uninformative
-from closeloop.leads.leakage import find_leaks
+from closeloop.leads.leakage import find_leaks, times_after_the_call
 from closeloop.leads.scoring import (
     COMPLEXITY,
     ScoringModel,
@@ -168,10 +168,18 @@ def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, s
     safe: frozenset[str] = frozenset()
     if attributes is not None:
         extra, extra_cat, notes = attribute_features(attributes, merged.column("lead_id").to_pylist(), created_at)
-        cols.update(extra)
-        categorical += extra_cat
         safe = frozenset(a.name for a in attributes.attributes if a.known_at in (KnownAt.CREATION, KnownAt.EVENT)
                          and a.declared)
+        times = [a.name for a in attributes.attributes if a.type is AttributeType.TIME and a.name in extra
+                 and a.name not in safe]
+        first_call = np.array([np.nan if f is None else f.timestamp() for f in history.first_call])
+        late = times_after_the_call({n: extra[n] for n in times}, np.array([c.timestamp() for c in created_at]),
+                                    first_call)
+        for note in late:
+            del extra[note.feature]
+        notes += late
+        cols.update(extra)
+        categorical += extra_cat
     lineage = (merged.column("lead_ids") if "lead_ids" in merged.column_names else merged.column("lead_id")).to_pylist()
     kinds = event_kinds(events) if events is not None and events.num_rows else None
     if kinds is not None:
