@@ -162,24 +162,10 @@ def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, s
     history = call_history(merged, calls)
     cols: dict[str, Any] = lead_features(merged, history, as_of)
     categorical = list(CATEGORICAL)
-    notes: list[Note] = []
     created_at = merged.column("created_at").to_pylist()
-    extra: dict[str, Any] = {}
-    safe: frozenset[str] = frozenset()
-    if attributes is not None:
-        extra, extra_cat, notes = attribute_features(attributes, merged.column("lead_id").to_pylist(), created_at)
-        safe = frozenset(a.name for a in attributes.attributes if a.known_at in (KnownAt.CREATION, KnownAt.EVENT)
-                         and a.declared)
-        times = [a.name for a in attributes.attributes if a.type is AttributeType.TIME and a.name in extra
-                 and a.name not in safe]
-        first_call = np.array([np.nan if f is None else f.timestamp() for f in history.first_call])
-        late = times_after_the_call({n: extra[n] for n in times}, np.array([c.timestamp() for c in created_at]),
-                                    first_call)
-        for note in late:
-            del extra[note.feature]
-        notes += late
-        cols.update(extra)
-        categorical += extra_cat
+    extra, extra_cat, notes, safe = _attribute_columns(attributes, merged, history)
+    cols.update(extra)
+    categorical += extra_cat
     lineage = (merged.column("lead_ids") if "lead_ids" in merged.column_names else merged.column("lead_id")).to_pylist()
     kinds = event_kinds(events) if events is not None and events.num_rows else None
     if kinds is not None:
@@ -213,6 +199,29 @@ def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, s
     })
     return ScoreRun(model, scores, fit.reports, fit.auc_gain, _unique(notes + fit.notes), fit.tiers,
                     fit.auc_gain_logistic, split)
+
+
+def _attribute_columns(attributes: TypedAttributes | None, merged: pa.Table, history: History
+                       ) -> tuple[dict[str, Any], list[str], list[Note], frozenset[str]]:
+    """Attribute features of the merged leads, their categoricals, notes, and the names declared safe.
+
+    A time attribute that falls after the lead's first call is left out here: it was updated
+    after the call (see :func:`closeloop.leads.leakage.times_after_the_call`).
+    """
+    if attributes is None:
+        return {}, [], [], frozenset()
+    created_at = merged.column("created_at").to_pylist()
+    extra, extra_cat, notes = attribute_features(attributes, merged.column("lead_id").to_pylist(), created_at)
+    safe = frozenset(a.name for a in attributes.attributes
+                     if a.known_at in (KnownAt.CREATION, KnownAt.EVENT) and a.declared)
+    times = [a.name for a in attributes.attributes if a.type is AttributeType.TIME and a.name in extra
+             and a.name not in safe]
+    first_call = np.array([np.nan if f is None else f.timestamp() for f in history.first_call])
+    late = times_after_the_call({n: extra[n] for n in times}, np.array([c.timestamp() for c in created_at]),
+                                first_call)
+    for note in late:
+        del extra[note.feature]
+    return extra, extra_cat, notes + late, safe
 
 
 @dataclass(frozen=True)
