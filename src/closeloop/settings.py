@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
 from closeloop.errors import ConfigError
+from closeloop.leads.attribute_rules import AttributeRule, parse_rules
 
 CONFIG_NAME = "closeloop.toml"
 
@@ -52,6 +53,13 @@ short_abandon_s = 5
 service_level_abandons = "exclude_short"
 # Repeat contact within this many days counts against first-contact resolution.
 repeat_contact_days = 7
+
+# Extra columns of leads files (see docs/leads.md): rename, retype, exclude, or say when known.
+# [leads.attributes.duration]
+# known_at = "after_call"      # creation | event | after_call (never a feature)
+# [leads.attributes.tos]
+# rename = "time_on_site_min"
+# type = "number"              # number | category | boolean | time | text
 """
 
 
@@ -78,6 +86,8 @@ class Settings:
     metrics: MetricSettings = field(default_factory=MetricSettings)
     earliest: date = date(1990, 1, 1)
     latest_years_ahead: int = 2
+    # [leads.attributes.COLUMN]: rename / retype / exclude / known_at of a leads file's extra column
+    lead_attributes: dict[str, AttributeRule] = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -173,6 +183,23 @@ class MetricsTable(_Table):
                                      "first-contact resolution")
 
 
+class AttributeTable(_Table):
+    """``[leads.attributes.COLUMN]``: how one extra column of a leads file is read (docs/leads.md)."""
+
+    rename: str | None = Field(None, min_length=1, description="Name it this instead")
+    type: Literal["number", "category", "boolean", "time", "text"] | None = Field(
+        None, description="Its type instead of the inferred one")
+    exclude: bool = Field(False, description="Never load it as an attribute")
+    known_at: Literal["creation", "event", "after_call"] | None = Field(
+        None, description="When its value is known: after_call never becomes a feature")
+
+
+class LeadsTable(_Table):
+    """``[leads]``: the lead pipeline."""
+
+    attributes: dict[str, AttributeTable] = {}
+
+
 class SettingsFile(_Table):
     """closeloop.toml: a workspace's settings (``closeloop schema settings``)."""
 
@@ -180,6 +207,7 @@ class SettingsFile(_Table):
     ops: OpsTable = OpsTable()
     ingest: IngestTable = IngestTable()
     metrics: MetricsTable = MetricsTable()
+    leads: LeadsTable = LeadsTable()
 
 
 def load_settings(root: Path) -> Settings:
@@ -195,6 +223,8 @@ def load_settings(root: Path) -> Settings:
         raise ConfigError(f"{cfg}: cannot read ({exc.strerror or exc})") from exc
     data = validate(SettingsFile, read_toml(text, str(cfg)), str(cfg))
     tz = check_timezone(data.ingest.default_timezone, f"{cfg}: ingest.default_timezone")
+    attributes = parse_rules({k: v.model_dump(exclude_none=True) for k, v in data.leads.attributes.items()},
+                             str(cfg))
     return Settings(
         root=root.resolve(),
         warehouse_url=data.warehouse.url,
@@ -205,4 +235,5 @@ def load_settings(root: Path) -> Settings:
         metrics=MetricSettings(**data.metrics.model_dump()),
         earliest=data.ingest.earliest,
         latest_years_ahead=data.ingest.latest_years_ahead,
+        lead_attributes=attributes,
     )

@@ -32,6 +32,7 @@ class Record(StrEnum):
     leads = "leads"
     calls = "calls"
     transcripts = "transcripts"
+    lead_events = "lead_events"
 
 
 def _format_help() -> str:

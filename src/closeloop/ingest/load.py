@@ -47,6 +47,7 @@ REFERENCES: dict[str, list[tuple[str, str, str]]] = {
     "calls": [("center_id", "centers", "center_id"), ("agent_id", "agents", "agent_id"),
               ("lead_id", "leads", "lead_id")],
     "agents": [("center_id", "centers", "center_id")],
+    "lead_events": [("lead_id", "leads", "lead_id")],
 }
 
 

@@ -179,6 +179,20 @@ LEADS = RecordSchema(
     ),
 )
 
+LEAD_EVENTS = RecordSchema(
+    name="lead_events",
+    key="event_id",
+    doc="Activity of a lead before it is called: a page visit, an e-mail opened, a form filled, a webinar.",
+    fields=(
+        _req("event_id", S, "Unique id of the event."),
+        _req("lead_id", S, "The lead it belongs to (any of a person's source records)."),
+        _req("at", T, "When it happened (only events before the call being ranked are features)."),
+        _req("kind", S, "What happened: page_visit, email_open, form_fill, webinar, ..."),
+        Field("value", F, "A measure of it, if any (seconds on the page, pages viewed)."),
+    ),
+    rules=("lead_id should name a known lead (orphans are loaded and counted)",),
+)
+
 CALLS = RecordSchema(
     name="calls",
     key="call_id",
@@ -227,7 +241,7 @@ TRANSCRIPT_TURNS = RecordSchema(
 )
 
 RECORDS: dict[str, RecordSchema] = {
-    s.name: s for s in (CENTERS, AGENTS, LEADS, CALLS, TRANSCRIPT_TURNS)
+    s.name: s for s in (CENTERS, AGENTS, LEADS, CALLS, TRANSCRIPT_TURNS, LEAD_EVENTS)
 }
 
 _SKILL_ITEM = re.compile(r"([A-Za-z][\w-]*)\s*:\s*(\d+)")

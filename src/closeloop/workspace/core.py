@@ -173,7 +173,11 @@ class Workspace(Analysis, Conversations, Money, Simulation):
         rows = []
         with self.warehouse() as wh:
             size = wh.size()
+            have = wh.tables()  # a warehouse made by an older version lacks newer records until a write
             for name in RECORDS:
+                if name not in have:
+                    rows.append({"table": name, "rows": 0, "rejected": 0})
+                    continue
                 n = wh.count(name)
                 col = _DATE_COLUMN.get(name)
                 first = last = None
