@@ -6,10 +6,12 @@ here is a module-level singleton, so tests can make as many workspaces as they l
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from closeloop.errors import ConfigError
 
@@ -119,32 +121,70 @@ def find_workspace(start: Path) -> Path:
     )
 
 
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseTable(_Table):
+    """``[warehouse]``: where analytical data lives."""
+
+    url: str = Field("duckdb:///warehouse.duckdb", description="duckdb:///FILE (embedded default, relative to "
+                     "the workspace)")
+    memory_limit: str | None = Field(None, description="Most memory the embedded database may use, e.g. '1GB'")
+
+
+class OpsTable(_Table):
+    """``[ops]``: the operational store (queues, follow-ups)."""
+
+    url: str = Field("sqlite:///ops.sqlite", description="sqlite:///FILE by default; "
+                     "postgresql+psycopg://user:pass@host/db for a real deployment")
+
+
+class IngestTable(_Table):
+    """``[ingest]``: how files are read."""
+
+    default_timezone: str = Field("UTC", description="IANA zone of offset-less timestamps whose center is unknown")
+
+
+class MetricsTable(_Table):
+    """``[metrics]``: the conventions every metric states (docs/metrics.md)."""
+
+    service_level_threshold_s: float = Field(20.0, ge=0, description="Answered within this many seconds counts "
+                                             "toward service level")
+    short_abandon_s: float = Field(5.0, ge=0, description="Abandons within this many seconds are short abandons")
+    service_level_abandons: Literal["exclude_short", "include_all", "exclude_all"] = Field(
+        "exclude_short", description="How abandons count in service level")
+    repeat_contact_days: int = Field(7, ge=0, description="A repeat contact within this many days counts against "
+                                     "first-contact resolution")
+
+
+class SettingsFile(_Table):
+    """closeloop.toml: a workspace's settings (``closeloop schema settings``)."""
+
+    warehouse: WarehouseTable = WarehouseTable()
+    ops: OpsTable = OpsTable()
+    ingest: IngestTable = IngestTable()
+    metrics: MetricsTable = MetricsTable()
+
+
 def load_settings(root: Path) -> Settings:
-    """Read and validate ``root/closeloop.toml``."""
+    """Read and validate ``root/closeloop.toml`` (one message naming the key on any mistake)."""
+    from closeloop.config import read_toml, validate
+
     cfg = root / CONFIG_NAME
     try:
-        data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+        text = cfg.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{cfg}: not found; run 'closeloop init {root}'") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{cfg}: not valid TOML: {exc}") from exc
-    wh, ops, ing, met = (data.get(k, {}) for k in ("warehouse", "ops", "ingest", "metrics"))
-    metric_fields = MetricSettings.__dataclass_fields__
-    unknown = set(met) - set(metric_fields)
-    if unknown:
-        raise ConfigError(f"{cfg}: metrics: unknown setting(s) {sorted(unknown)}; known: {sorted(metric_fields)}")
-    metrics = MetricSettings(**met)
-    if metrics.service_level_abandons not in {"exclude_short", "include_all", "exclude_all"}:
-        raise ConfigError(
-            f"{cfg}: metrics.service_level_abandons: {metrics.service_level_abandons!r} is not one of "
-            "exclude_short, include_all, exclude_all"
-        )
-    tz = check_timezone(ing.get("default_timezone", "UTC"), f"{cfg}: ingest.default_timezone")
+    except OSError as exc:
+        raise ConfigError(f"{cfg}: cannot read ({exc.strerror or exc})") from exc
+    data = validate(SettingsFile, read_toml(text, str(cfg)), str(cfg))
+    tz = check_timezone(data.ingest.default_timezone, f"{cfg}: ingest.default_timezone")
     return Settings(
         root=root.resolve(),
-        warehouse_url=wh.get("url", "duckdb:///warehouse.duckdb"),
-        warehouse_memory_limit=wh.get("memory_limit"),
-        ops_url=ops.get("url", "sqlite:///ops.sqlite"),
+        warehouse_url=data.warehouse.url,
+        warehouse_memory_limit=data.warehouse.memory_limit,
+        ops_url=data.ops.url,
         default_timezone=tz,
-        metrics=metrics,
+        metrics=MetricSettings(**data.metrics.model_dump()),
     )

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "init": "closeloop.cli.workspace",
     "status": "closeloop.cli.workspace",
     "sql": "closeloop.cli.workspace",
+    "schema": "closeloop.cli.workspace",
     "ingest": "closeloop.cli.ingest",
     "rejects": "closeloop.cli.ingest",
     "scorecard": "closeloop.cli.scorecard",

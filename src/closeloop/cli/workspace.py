@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -49,8 +50,25 @@ def sql(
     emit(result, fmt, out)
 
 
+def schema(
+    name: Annotated[str | None, typer.Argument(help="Which file: settings, scenario, contracts, playbook.")] = None,
+) -> None:
+    """Print the JSON Schema of a configuration file (editors complete and check against it).
+
+    Without NAME, list the files that have one. Example: closeloop schema settings > closeloop.schema.json
+    """
+    from closeloop.config import SCHEMAS, json_schema
+
+    if name is None:
+        for known in sorted(SCHEMAS):
+            typer.echo(known)
+        return
+    typer.echo(json.dumps(json_schema(name), indent=2))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command()(schema)
     app.command()(init)
     app.command()(status)
     app.command()(sql)

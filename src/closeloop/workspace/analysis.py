@@ -250,9 +250,8 @@ class Analysis:
                                pvalue_method=pvalues, alpha=1 - conf,
                                contracts=tuple(self.contracts(contracts)) if priced else ())
         conv = self.conventions(conf=conf)
-        self.refresh_facts(conv, progress or _quiet())
-        with self.warehouse() as wh:
-            card = scorecard(self.tables(wh), conv, req)
+        with self.fact_tables(conv, progress or _quiet()) as tables:
+            card = scorecard(tables, conv, req)
         shrunk = SHRUNK if "agent_id" in sel.by else ()
         adjusted = ADJUSTABLE if req.adjust_for and sel.by else ()
         schema = scorecard_schema(card.keys, card.metrics, bool(sel.by), shrunk, adjusted, conf)
@@ -354,9 +353,8 @@ class Analysis:
         terms = self.contracts(contracts)
         sel = selection(None, None, start, end, period)
         conv = self.conventions()
-        self.refresh_facts(conv, progress or _quiet())
-        with self.warehouse() as wh:
-            results = check_contracts(self.tables(wh), conv, terms, sel.start, sel.end)
+        with self.fact_tables(conv, progress or _quiet()) as tables:
+            results = check_contracts(tables, conv, terms, sel.start, sel.end)
         counts = {"failed": sum(r.status == FAIL for r in results),
                   "passed": sum(r.status == "pass" for r in results)}
         counts["not_judged"] = len(results) - counts["failed"] - counts["passed"]
@@ -396,15 +394,14 @@ class Analysis:
             terms = vendor_contracts(terms, vendor) if vendor else terms
         conv = self.conventions()
         steps = progress or _quiet()
-        self.refresh_facts(conv, steps)
-        steps.step("building the report")
-        with self.warehouse() as wh:
+        with self.fact_tables(conv, steps) as tables:
+            steps.step("building the report")
             title = title or (f"Vendor review: {vendor}" if vendor else None)
             extra = {"title": title} if title else {}
-            ctx = ReportContext(self.tables(wh), conv, sel, terms, **extra)
+            ctx = ReportContext(tables, conv, sel, terms, **extra)
             if latest:
                 first, last = latest_period(ctx, str(period))
-                ctx = ReportContext(ctx.tables, conv, Selection(filters=sel.filters, start=first, end=last), terms,
+                ctx = ReportContext(tables, conv, Selection(filters=sel.filters, start=first, end=last), terms,
                                     **extra)
             rep = render_report(ctx)
         path = Path(out)

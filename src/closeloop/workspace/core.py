@@ -229,6 +229,24 @@ class Workspace(Analysis, Conversations, Money, Simulation):
         except StorageError:
             return False
 
+    @contextmanager
+    def fact_tables(self, conv: Any, progress: Progress = QUIET) -> Iterator[Any]:
+        """The metric layer's tables, with stored facts current for ``conv`` (built first if stale).
+
+        One read-only open and one freshness check in the common case (facts current); a
+        build only after new data, and only when the warehouse can be written.
+        """
+        from closeloop.metrics import Tables
+
+        with self.warehouse() as wh:
+            tables = Tables.from_backend(wh.ibis())
+            if tables.facts is not None and tables.facts.serves(conv):
+                yield tables
+                return
+        self.refresh_facts(conv, progress)
+        with self.warehouse() as wh:
+            yield Tables.from_backend(wh.ibis())
+
     def tables(self, wh: Warehouse) -> Any:
         """The metric layer's view of an open warehouse."""
         from closeloop.metrics import Tables
