@@ -31,13 +31,13 @@ import numpy as np
 
 from closeloop.contracts import Contract
 from closeloop.contracts.pricing import Price, Volume
-from closeloop.errors import InputError
+from closeloop.errors import EmptySelectionError, InputError
 from closeloop.metrics.cost import cost_needs
 from closeloop.metrics.definitions import metric
 from closeloop.metrics.frame import Conventions, Tables, dimensions, enrich
 from closeloop.metrics.scorecard import adjustment_cells
 from closeloop.metrics.segment import parse_segment
-from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns, require_rows
+from closeloop.metrics.selection import Selection, apply_selection, check_columns, needed_columns
 from closeloop.sim.staffing import Target, required_agents
 from closeloop.stats import adjust_for_mix, wilson_interval
 
@@ -133,7 +133,8 @@ def estimate_outsource(
     frame = frame.mutate(_seg=seg.to_ibis(frame).fill_null(False), utc_day=utc_day,
                          utc_hour=(frame._epoch.cast("int64") // 3600) % 24)
     today, notes = _today(frame, conv, contracts, by, valid)
-    require_rows(today.calls, Selection(filters=selection.filters, start=selection.start, end=selection.end))
+    if today.calls == 0:
+        raise EmptySelectionError(f"no calls match --segment {segment!r} ({selection.describe()}): nothing to move")
     if today.handled_sales == 0:
         raise InputError(f"no handled sales call matches --segment {segment!r}: nothing to estimate a close rate on")
     cells = adjustment_cells(frame, [by, *adjust_for, "_seg"], cr, conv)

@@ -402,7 +402,7 @@ class Analysis:
             ctx = ReportContext(tables, conv, sel, terms, **extra)
             if latest:
                 first, last = latest_period(ctx, str(period))
-                ctx = ReportContext(ctx.tables, conv, Selection(filters=sel.filters, start=first, end=last), terms,
+                ctx = ReportContext(tables, conv, Selection(filters=sel.filters, start=first, end=last), terms,
                                     **extra)
             rep = render_report(ctx)
         path = Path(out)

@@ -68,10 +68,9 @@ class Money:
         has_file = contracts is not None or (self.root / "contracts.toml").is_file()
         terms = self.contracts(contracts) if has_file else []
         conv = self.conventions(conf=conf)
-        self.refresh_facts(conv, progress or QUIET)
-        with self.warehouse() as wh:
-            est = estimate_outsource(self.tables(wh), conv, terms, segment, names(to), by,
-                                     names(adjust_for), selection(None, where, start, end, period), min_history)
+        with self.fact_tables(conv, progress or QUIET) as tables:
+            est = estimate_outsource(tables, conv, terms, segment, names(to), by, names(adjust_for),
+                                     selection(None, where, start, end, period), min_history)
         rows = [flatten(c.row()) for c in est.candidates]
         return Result.from_rows(OUTSOURCE, rows, title="candidates, best net gain first", segment=est.segment,
                                 today=_today(est.today), assumptions=est.assumptions, notes=est.notes, by=by)
