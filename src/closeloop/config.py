@@ -113,7 +113,9 @@ _TYPE_WORDS = {
     "list_type": "a list", "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer",
     "int_parsing": "an integer", "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
     "bool_parsing": "true or false", "dict_type": "a table", "model_type": "a table",
-    "model_attributes_type": "a table",
+    "model_attributes_type": "a table", "date_type": "a TOML date like 2026-01-05",
+    "date_parsing": "a TOML date like 2026-01-05", "date_from_datetime_parsing": "a TOML date like 2026-01-05",
+    "date_from_datetime_inexact": "a TOML date like 2026-01-05 (a day, not a time)",
 }
 _BOUND_WORDS = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}
 
