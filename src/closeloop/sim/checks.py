@@ -72,11 +72,36 @@ def _check_queue(s: Scenario, q, centers: set[str]) -> None:  # type: ignore[no-
         raise ScenarioError(p, f"{key}.rate_per_hour", "an empty profile; give a number or a list of rates")
     if q.day_factors and len(q.day_factors) != 7:
         raise ScenarioError(p, f"{key}.day_factors", f"needs 7 values (Monday first), got {len(q.day_factors)}")
+    _check_limits(s, q)
     if q.center and q.center not in centers:
         raise ScenarioError(p, f"{key}.center", f"unknown center {q.center!r}; centers: {sorted(centers)}")
     for i, lead in enumerate(q.leads or []):
         if not lead.lead_id or lead.ready_s < 0 or not lead.quality > 0:
             raise ScenarioError(p, f"{key}.leads[{i}]", "needs a lead_id, ready_s ≥ 0 and quality > 0")
+
+
+def _check_limits(s: Scenario, q) -> None:  # type: ignore[no-untyped-def]
+    """Call-backs, capacity, overflow and agent selection."""
+    p, key = s.source, f"queues.{q.name}"
+    if q.retrial_patience not in ("fresh", "same"):
+        raise ScenarioError(p, f"{key}.retrial_patience", f"{q.retrial_patience!r} is not one of fresh, same")
+    if q.agent_selection not in ("longest_idle", "random", "ordered"):
+        raise ScenarioError(p, f"{key}.agent_selection",
+                            f"{q.agent_selection!r} is not one of longest_idle, random, ordered")
+    groups = {a.group for a in s.agents if a.group}
+    if q.agent_selection == "ordered" and not q.agent_order:
+        raise ScenarioError(p, f"{key}.agent_order", "is required with agent_selection = ordered")
+    for g in q.agent_order:
+        if g not in groups:
+            raise ScenarioError(p, f"{key}.agent_order", f"unknown agent group {g!r}; groups: {sorted(groups)}")
+    names = [x.name for x in s.queues]
+    if q.overflow_to:
+        if q.overflow_to not in names or q.overflow_to == q.name:
+            raise ScenarioError(p, f"{key}.overflow_to", f"{q.overflow_to!r} is not another queue; queues: {names}")
+        if q.max_wait_s <= 0:
+            raise ScenarioError(p, f"{key}.max_wait_s", "must be > 0 when overflow_to is set")
+    if q.outbound and (q.limited or q.agent_selection != "longest_idle"):
+        raise ScenarioError(p, key, "capacity, trunks, balking, max wait and agent selection apply to inbound queues")
 
 
 def _check_agent(s: Scenario, a, centers: set[str]) -> None:  # type: ignore[no-untyped-def]

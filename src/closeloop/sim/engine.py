@@ -18,10 +18,11 @@ import numpy as np
 from closeloop.errors import SimulationError
 from closeloop.routing import Assign, ChangeMode, Contact, Decision, Dial, SetTimer, Timer
 from closeloop.routing.model import AgentState
+from closeloop.sim.limits import Limits
 from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, Jobs
 from closeloop.sim.world import World
 
-END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT = range(8)
+END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP = range(10)
 
 
 class EventEngine:
@@ -35,6 +36,8 @@ class EventEngine:
         self.seq = count()
         self.qnames = [q.name for q in world.qdefs]
         self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))
+        self.lim = Limits(world.scenario, self.state, jobs, self.push, MAX_WAIT, HANG_UP)
+        self.same_patience = [q.retrial_patience == "same" for q in world.scenario.queues]
 
     def push(self, t: float, kind: int, x: object = None, y: object = None) -> None:
         """Schedule an event (ties keep the order they were pushed in)."""
@@ -98,16 +101,31 @@ class EventEngine:
             self.apply(self.policy.on_timer(st, Timer(d.tag, d.contact)))
         elif kind == CONNECT:
             self._connect(x)  # type: ignore[arg-type]
+        elif kind == MAX_WAIT:
+            nj = self.lim.max_wait(x)  # type: ignore[arg-type]
+            if nj >= 0:
+                self._arrive(nj)
+        elif kind == HANG_UP:
+            self.lim.hang_up(x)  # type: ignore[arg-type]
 
     def _arrive(self, j: int) -> None:
         jobs, st = self.jobs, self.state
         qi = jobs.q[j]
         qname = self.qnames[qi]
-        c = Contact(j, qname, st.now, self.w.qdefs[qi].priority)
+        lim = self.lim.on[qi]
+        if lim and self.lim.no_line(qi, j):
+            self._retry(j)
+            return
+        c = Contact(j, qname, st.now, self.w.qdefs[qi].priority, u=jobs.u[j])
         st.add_contact(c)
         self.apply(self.policy.on_arrival(st, c))
         if not c.gone and not self.w.outbound[qi]:
+            if lim and self.lim.turned_away(qi, c):
+                self._retry(j)
+                return
             pat = jobs.patience[j]
+            if lim and self.lim.max_wait_first(qi, c, pat):
+                return
             if pat != math.inf:
                 self.push(st.now + pat, ABANDON, c)
 
@@ -132,8 +150,13 @@ class EventEngine:
             st.counters.dropped += 1
             return
         jobs.status[j] = ABANDONED
+        self._retry(j)
+
+    def _retry(self, j: int) -> None:
+        """A caller who abandoned, was blocked or balked calls back later, if it wants to."""
+        jobs = self.jobs
         if jobs.wants_retry(j):
-            nj = jobs.add_attempt(j, jobs.retry_at(j, st.now))
+            nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]), self.same_patience[jobs.q[j]])
             self.push(jobs.arrive[nj], RETRY, nj)
 
     def _connect(self, j: int) -> None:
@@ -204,6 +227,8 @@ class EventEngine:
                 jobs.start[j] = jobs.answer[j] = now
             e = now + jobs.base[j] * w.factor[qi][ai]
             jobs.status[j], free = SERVED, e + jobs.wrap[j]
+            if self.lim.trunks[qi] >= 0:
+                self.lim.talking(qi, e)
         jobs.end[j] = e
         self.push(free, END, ai, j)
 

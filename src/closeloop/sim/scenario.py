@@ -20,6 +20,7 @@ from closeloop.errors import ScenarioError
 from closeloop.model import CallType, Direction, parse_skills
 from closeloop.routing import AgentDef, Policy, PolicyParamError, QueueDef, make_policy
 from closeloop.sim.conversation import ConversationModel
+from closeloop.sim.dists import Dist
 
 
 def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None, **kw: Any) -> Any:
@@ -60,6 +61,7 @@ class Agent:
     shift: Shift | None = None
     home_mode: str | None = None
     close_factor: float = 1.0
+    group: str = ""
 
 
 @dataclass
@@ -72,6 +74,7 @@ class AgentGroup:
     prefix: str = _f("", "Agent id prefix (default: center id + '-A').")
     home_mode: str = _f("", "Mode the agents start in and return to (blending policies).")
     close_factor: float = _f(1.0, "Odds multiplier on a sale for these agents.", 0.0)
+    group: str = _f("", "Group name, for `agent_order` preferences of queues.")
     shift: Shift | None = None
 
 
@@ -106,8 +109,24 @@ class QueueSpec:
     handle_sd_s: float = _f(180.0, "Std. dev. of talk time (lognormal).", 0.0)
     wrap_s: float = _f(0.0, "After-call work per answered call.", 0.0)
     patience_mean_s: float = _f(0.0, "Mean caller patience (exponential); 0 = callers never hang up.", 0.0)
-    retrial_prob: float = _f(0.0, "Probability an abandoning caller calls back.", 0.0, 1.0)
-    retrial_delay_s: float = _f(600.0, "Mean delay before a call-back (exponential).", 0.0)
+    retrial_prob: float = _f(0.0, "Probability a caller who abandoned, was blocked or balked calls back.", 0.0, 1.0)
+    retrial_delay_s: float = _f(600.0, "Mean delay before a call-back (exponential; see `retrial_delay`).", 0.0)
+    max_retrials: int = _f(3, "Call-backs per caller at most (-1 = unlimited).", -1)
+    retrial_patience: str = _f("fresh", "`fresh`: a call-back draws a new patience; `same`: keeps the first one.")
+    capacity: int = _f(-1, "Waiting places; a caller finding them full is blocked (-1 = unlimited).", -1)
+    trunks: int = _f(-1, "Lines held by this queue's calls waiting or talking; none free = blocked (-1 = unlimited).",
+                     -1)
+    balk_prob: list[float] = _f([], "P(balk) of a caller finding n waiting, n = 0, 1, ...; the last repeats.",  # noqa: RUF009
+                                0.0, 1.0)
+    max_wait_s: float = _f(0.0, "After this wait a caller leaves a message, or overflows (0 = no limit).", 0.0)
+    overflow_to: str = _f("", "Queue a caller moves to after `max_wait_s` (empty: leaves a message).")
+    agent_selection: str = _f("longest_idle", "Which free agent takes an arrival: `longest_idle`, `random`, "
+                              "`ordered` (first group of `agent_order` with a free agent).")
+    agent_order: list[str] = _f([], "Agent group names in order of preference (`agent_selection = ordered`).")  # noqa: RUF009
+    talk: Dist | None = None
+    wrap: Dist | None = None
+    patience: Dist | None = None
+    retrial_delay: Dist | None = None
     sl_threshold_s: float = _f(20.0, "Service-level threshold (answered within).", 0.0)
     close_rate: float = _f(0.2, "Sale probability of a warmed-up average agent on a quality-1 lead.", 0.0, 1.0)
     order_value_mean: float = _f(100.0, "Mean order value of a sale (lognormal).", 0.0)
@@ -125,12 +144,39 @@ class QueueSpec:
     def to_def(self) -> QueueDef:
         """The routing view of this queue."""
         return QueueDef(self.name, CallType(self.call_type), Direction(self.direction),
-                        self.skill or self.call_type, self.priority)
+                        self.skill or self.call_type, self.priority, self.agent_selection, tuple(self.agent_order))
 
     @property
     def outbound(self) -> bool:
         """True for an outbound campaign."""
         return self.direction == Direction.OUTBOUND
+
+    def talk_dist(self) -> Dist:
+        """Talk time at proficiency 5 (``talk``, else the legacy ``handle_*`` fields)."""
+        if self.talk is not None:
+            return self.talk
+        if self.handle_dist == "exponential":
+            return Dist("exponential", (("mean", self.handle_mean_s),))
+        return Dist("lognormal", (("mean", self.handle_mean_s), ("sd", self.handle_sd_s)))
+
+    def patience_dist(self) -> Dist | None:
+        """Patience (``patience``, else exponential ``patience_mean_s``); None: callers never hang up."""
+        if self.patience is not None:
+            return self.patience
+        return Dist("exponential", (("mean", self.patience_mean_s),)) if self.patience_mean_s > 0 else None
+
+    def delay_dist(self) -> Dist:
+        """Delay before a call-back (``retrial_delay``, else exponential ``retrial_delay_s``)."""
+        if self.retrial_delay is not None:
+            return self.retrial_delay
+        if self.retrial_delay_s > 0:
+            return Dist("exponential", (("mean", self.retrial_delay_s),))
+        return Dist("fixed", (("value", 0.0),))
+
+    @property
+    def limited(self) -> bool:
+        """True when callers can be turned away or moved on (capacity, trunks, balking, max wait)."""
+        return self.capacity >= 0 or self.trunks >= 0 or bool(self.balk_prob) or self.max_wait_s > 0
 
     def profile(self) -> list[float]:
         """The daily arrival profile in calls per hour (one or more equal pieces)."""
@@ -186,7 +232,7 @@ class Scenario:
 
     def agent_defs(self) -> list[AgentDef]:
         """Routing views of the agents."""
-        return [AgentDef(a.agent_id, a.center_id, a.skills, a.home_mode) for a in self.agents]
+        return [AgentDef(a.agent_id, a.center_id, a.skills, a.home_mode, a.group) for a in self.agents]
 
     def make_policy(self, name: str | None = None, params: dict[str, Any] | None = None) -> Policy:
         """Build (and check against the scenario) the scenario's policy or another one."""
@@ -213,7 +259,7 @@ def expand_groups(groups: list[AgentGroup]) -> list[Agent]:
         for _ in range(g.count):
             seen[prefix] = seen.get(prefix, 0) + 1
             out.append(Agent(f"{prefix}{seen[prefix]:03d}", g.center, dict(skills), g.shift,
-                             g.home_mode or None, g.close_factor))
+                             g.home_mode or None, g.close_factor, g.group))
     return out
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from closeloop.errors import ScenarioError
+from closeloop.sim.dists import parse_dist
 from closeloop.sim.scenario import (
     AgentGroup,
     Center,
@@ -25,6 +26,7 @@ from closeloop.sim.scenario import (
     expand_groups,
 )
 
+DIST_KEYS = ("talk", "wrap", "patience", "retrial_delay")
 _SCENARIO_KEYS = {"name", "start", "days", "timezone", "seed"}
 _RENAMES = {"centers": {"id": "center_id"}, "queues": {"type": "call_type"}}
 
@@ -67,8 +69,10 @@ def _coerce(f: Any, v: Any, key: str, path: str) -> Any:
         ok = isinstance(v, int) and not isinstance(v, bool)
     elif isinstance(default, str):
         ok = isinstance(v, str)
+    elif isinstance(default, list) and f.name == "agent_order":
+        ok = isinstance(v, list) and all(isinstance(x, str) for x in v)
     elif isinstance(default, list):
-        ok = isinstance(v, list) and all(isinstance(x, int | float) for x in v)
+        ok = isinstance(v, list) and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
     else:
         ok = True
     if not ok:
@@ -119,8 +123,12 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     for i, qt in enumerate(_array(data, "queues", p)):
         qt = dict(qt) if isinstance(qt, dict) else qt
         leads = _leads(qt.pop("leads"), f"queues[{i}].leads", p) if isinstance(qt, dict) and "leads" in qt else None
-        q = _build(QueueSpec, qt, f"queues[{i}]", p, skip=("leads",), rename=_RENAMES["queues"])
+        dists = {k: parse_dist(qt.pop(k), p, f"queues[{i}].{k}") for k in DIST_KEYS
+                 if isinstance(qt, dict) and k in qt}
+        q = _build(QueueSpec, qt, f"queues[{i}]", p, skip=("leads", *DIST_KEYS), rename=_RENAMES["queues"])
         q.leads = leads
+        for k, d in dists.items():
+            setattr(q, k, d)
         queues.append(q)
     groups = []
     for i, gt in enumerate(_array(data, "agents", p)):
