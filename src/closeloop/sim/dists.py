@@ -202,5 +202,6 @@ def _check(d: Dist, path: str, key: str) -> None:
         raise ScenarioError(path, f"{key}.high", f"must be ≥ low ({p['low']})")
     if d.kind == "triangular" and not p["low"] <= p["mode"] <= p["high"]:
         raise ScenarioError(path, f"{key}.mode", "needs low ≤ mode ≤ high")
-    if d.kind == "weibull" and (p["shape"] <= 0 or p["scale"] <= 0):
-        raise ScenarioError(path, f"{key}.shape", "shape and scale must be > 0")
+    if d.kind == "weibull" and not (p["shape"] >= 0.1 and p["scale"] > 0):
+        raise ScenarioError(path, f"{key}.shape", "needs shape ≥ 0.1 (below it the mean is astronomically large) "
+                                                  "and scale > 0")
