@@ -104,6 +104,9 @@ def simulate(
                                      "workspace, as if ingested.")] = False,
     intervals: Annotated[int, typer.Option(help="Also print per-interval figures of the first replication, "
                                                 "in intervals of this many minutes (0: no).", min=0)] = 0,
+    validate_twin: Annotated[bool, typer.Option(
+        "--validate", help="Instead: replay the scenario's period and print simulated vs observed (the "
+                           "workspace's calls) SL, ASA, abandonment and occupancy per queue and hour.")] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -124,6 +127,11 @@ def simulate(
     if seed is not None:
         s.seed = seed
     validate(s)
+    if validate_twin:
+        from closeloop.cli.calibrate import print_validation
+
+        print_validation(s, replications, seed, engine, workspace, fmt)
+        return
     pol = policy or s.policy
     if policy is not None:
         s.make_policy(policy, {})

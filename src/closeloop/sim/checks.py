@@ -73,6 +73,8 @@ def _check_queue(s: Scenario, q, centers: set[str]) -> None:  # type: ignore[no-
     if q.day_factors and len(q.day_factors) != 7:
         raise ScenarioError(p, f"{key}.day_factors", f"needs 7 values (Monday first), got {len(q.day_factors)}")
     _check_limits(s, q)
+    if q.profile_period not in ("day", "week"):
+        raise ScenarioError(p, f"{key}.profile_period", f"{q.profile_period!r} is not one of day, week")
     if q.center and q.center not in centers:
         raise ScenarioError(p, f"{key}.center", f"unknown center {q.center!r}; centers: {sorted(centers)}")
     for i, lead in enumerate(q.leads or []):

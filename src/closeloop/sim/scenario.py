@@ -101,6 +101,7 @@ class QueueSpec:
     rate_per_hour: float | list[float] = _f(  # noqa: RUF009
         0.0, "Arrivals (leads, for outbound) per hour: a number, or a daily profile of equal pieces.", 0.0
     )
+    profile_period: str = _f("day", "What `rate_per_hour` as a list spans: `day`, or `week` (Monday 00:00 first).")
     day_factors: list[float] = _f([], "Seven multipliers, Monday first (empty: all 1).", 0.0)  # noqa: RUF009
     busyness_sd: float = _f(0.0, "Std. dev. of a day-to-day busyness factor (gamma, mean 1).", 0.0, 2.0)
     initial_leads: int = _f(0, "Outbound: leads already in the list at the start.", 0)

@@ -155,12 +155,15 @@ def rate_grid(s: Scenario, q: QueueSpec, rng: np.random.Generator) -> np.ndarray
     n = math.ceil(s.horizon_s / GRID_S)
     prof = np.asarray(q.profile(), dtype=float) / 3600.0
     tz = ZoneInfo(s.timezone)
+    span = 7 * 86400 if q.profile_period == "week" else 86400
     rates = np.empty(n)
     day_of: list[object] = []
     for k in range(n):
         local = (s.start + timedelta(seconds=(k + 0.5) * GRID_S)).astimezone(tz)
         sod = local.hour * 3600 + local.minute * 60 + local.second
-        r = prof[min(int(sod * len(prof) // 86400), len(prof) - 1)]
+        if q.profile_period == "week":
+            sod += local.weekday() * 86400
+        r = prof[min(int(sod * len(prof) // span), len(prof) - 1)]
         if q.day_factors:
             r *= q.day_factors[local.weekday()]
         rates[k] = r
