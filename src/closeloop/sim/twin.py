@@ -15,8 +15,9 @@ Each row gives the observed value with its 95% interval, the simulated mean over
 replications with its t interval, and whether the gap is more than noise:
 ``|sim − obs| > t · √(se_obs² + se_sim²)``, t the 97.5% Student quantile with the smaller
 side's degrees of freedom (days − 1 or replications − 1; a conservative Welch test).
-The observed standard error treats **days as clusters** (a ratio of sums, linearised): calls of one day share its staffing and queue,
-so a binomial error that assumes independent calls would call every small gap a miss.
+The observed standard error treats **days as clusters** (a ratio of sums, linearised):
+calls of one day share its staffing and queue, so a binomial error that assumes
+independent calls would call every small gap a miss.
 The printed observed interval is the wider of that and the Wilson interval.
 """
 
