@@ -14,7 +14,14 @@ from closeloop.errors import InputError
 from closeloop.routing import POLICIES
 
 _METRICS = ("offered", "service_level", "asa", "abandonment", "occupancy", "sales", "close_rate", "revenue")
-_PCT = {"service_level", "abandonment", "occupancy", "close_rate", "resolution", "reach_rate"}
+_PCT = {"service_level", "abandonment", "occupancy", "close_rate", "resolution", "reach_rate", "blocked", "balked",
+        "timed_out"}
+_LIMITS = ("blocked", "balked", "timed_out")  # shown only when a queue has capacity limits
+
+
+def _metrics(reps: Any) -> tuple[str, ...]:
+    """The metrics to show: the usual ones, plus the limit shares when a queue has limits."""
+    return _METRICS + tuple(m for m in _LIMITS if any(m in v for v in reps.summary.values()))
 
 
 def _read_scenario(path: Path) -> Any:
@@ -45,7 +52,7 @@ def _summary_rows(reps: Any, fmt: OutputFormat) -> list[dict[str, Any]]:
     rows = []
     for queue, metrics in reps.summary.items():
         row: dict[str, Any] = {"policy": reps.policy, "queue": queue}
-        for m in _METRICS:
+        for m in _metrics(reps):
             est = metrics.get(m)
             if fmt is OutputFormat.table:
                 row[m] = _fmt(m, est)
@@ -58,7 +65,7 @@ def _summary_rows(reps: Any, fmt: OutputFormat) -> list[dict[str, Any]]:
 def _long_rows(reps: Any) -> list[dict[str, Any]]:
     """One row per queue and metric (CSV: one flat table that scripts can read)."""
     return [{"policy": reps.policy, "queue": queue, "metric": m, **est.as_dict(), "verdict": None}
-            for queue, metrics in reps.summary.items() for m in _METRICS if (est := metrics.get(m)) is not None]
+            for queue, metrics in reps.summary.items() for m in _metrics(reps) if (est := metrics.get(m)) is not None]
 
 
 def _verdict(d: dict[str, Any]) -> str:

@@ -144,7 +144,7 @@ class Dist:
         if self.kind == "empirical":
             vals = ", ".join(f"{v:.6g}" for v in self.values)
             return f'{{ dist = "empirical", values = [{vals}] }}'
-        body = ", ".join(f"{k} = {v:.6g}" for k, v in self.p)
+        body = ", ".join(f"{k} = {v:.10g}" for k, v in self.p)
         return f'{{ dist = "{self.kind}", {body} }}'
 
 
