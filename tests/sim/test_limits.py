@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from closeloop.errors import ScenarioError, SimulationError
 from closeloop.sim.dists import make
@@ -264,3 +266,55 @@ skills = "care:5"
 
             validate(parse_scenario(base.format(extra=extra), "f.toml"))
         assert key in str(err.value) and "f.toml" in str(err.value)
+
+
+@st.composite
+def limited(draw: st.DrawFn) -> Scenario:
+    """A single queue with random limits, distributions and call-backs."""
+    pat = draw(st.sampled_from([None, make("exponential", mean=60.0), make("weibull", shape=0.7, scale=90.0),
+                                make("uniform", low=5.0, high=200.0)]))
+    return _queue(
+        draw(st.integers(1, 5)), draw(st.floats(20.0, 400.0)), draw(st.sampled_from([20.0, 60.0, 180.0])),
+        days=0.2, seed=draw(st.integers(0, 10**6)), patience=pat,
+        capacity=draw(st.integers(-1, 4)), trunks=draw(st.sampled_from([-1, 3, 6])),
+        balk_prob=draw(st.lists(st.floats(0.0, 1.0), max_size=4)),
+        max_wait_s=draw(st.sampled_from([0.0, 15.0, 90.0])),
+        retrial_prob=draw(st.sampled_from([0.0, 0.5, 1.0])), max_retrials=draw(st.sampled_from([-1, 0, 2])),
+        retrial_delay=make("exponential", mean=120.0), retrial_patience=draw(st.sampled_from(["fresh", "same"])),
+        agent_selection=draw(st.sampled_from(["longest_idle", "random"])),
+    )
+
+
+@given(limited())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_limits_hold_for_random_queues(s: Scenario) -> None:
+    """Reconstructed from the records alone: nobody waits beyond the maximum wait or its patience,
+    a caller is blocked only when the waiting places or lines were really full, a caller
+    balks only when it had to wait, and no agent is on two calls at once."""
+    q = s.queues[0]
+    r = run_once(s)
+    j = r.jobs
+    status, arrive = np.asarray(j.status), np.asarray(j.arrive)
+    answer, end, start = np.asarray(j.answer), np.asarray(j.end), np.asarray(j.start)
+    leave = np.where(status == SERVED, answer, end)  # when each caller stopped waiting
+    served = status == SERVED
+    wait = leave - arrive
+    done = status != 0
+    assert (wait[done] >= -1e-9).all()
+    assert (wait[done] <= np.asarray(j.patience)[done] + 1e-6).all()
+    if q.max_wait_s > 0:
+        assert (wait[done] <= q.max_wait_s + 1e-6).all()
+    for k in np.flatnonzero((status == BLOCKED) | (status == BALKED)):
+        t = arrive[k]
+        others = ~np.isin(np.arange(len(status)), [k]) & (arrive < t) & (~done | (leave > t))
+        waiting = int((others & ~(served & (answer < t))).sum())
+        talking = int((served & (answer <= t) & (end > t)).sum())
+        assert wait[k] == 0.0
+        if status[k] == BLOCKED:
+            assert (q.capacity >= 0 and waiting >= q.capacity) or (q.trunks >= 0 and waiting + talking >= q.trunks)
+        else:
+            assert (q.balk_prob and talking == len(s.agents)) or waiting > 0 or q.capacity == 0
+    ag = np.asarray(j.agent)
+    for a in set(ag[served].tolist()):
+        spans = sorted(zip(start[served & (ag == a)], (end + np.asarray(j.wrap))[served & (ag == a)], strict=True))
+        assert all(s2 >= e1 - 1e-6 for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False))
