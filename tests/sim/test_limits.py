@@ -8,6 +8,7 @@ here — within a tolerance of a few standard errors of the simulated proportion
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -317,4 +318,4 @@ def test_limits_hold_for_random_queues(s: Scenario) -> None:
     ag = np.asarray(j.agent)
     for a in set(ag[served].tolist()):
         spans = sorted(zip(start[served & (ag == a)], (end + np.asarray(j.wrap))[served & (ag == a)], strict=True))
-        assert all(s2 >= e1 - 1e-6 for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False))
+        assert all(s2 >= e1 - 1e-6 for (_, e1), (s2, _) in pairwise(spans))
