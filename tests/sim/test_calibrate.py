@@ -219,3 +219,25 @@ def test_a_period_of_whole_local_days() -> None:
     b = (datetime(2026, 3, 2, 23, 30, tzinfo=ZoneInfo(TZ)) + timedelta(days=2, hours=1)).timestamp()
     start, days = period(a, b, TZ)
     assert start == START and days == 4
+
+
+def test_calibration_splits_busyness_into_shared_and_own() -> None:
+    from closeloop.sim.scenario import Busyness
+
+    days = 120
+    s = Scenario(
+        name="busy", start=START, days=days, timezone=TZ, seed=5, policy="longest_idle",
+        centers=[Center("c", timezone=TZ)],
+        queues=[QueueSpec(n, call_type="care", skill=n, rate_per_hour=40.0, talk=make("fixed", value=1.0),
+                          busyness_sd=own) for n, own in (("a", 0.0), ("b", 0.2), ("tiny", 0.0))],
+        agents=[Agent(f"{n}{i}", "c", {n: 5}) for n in ("a", "b", "tiny") for i in range(2)],
+        busyness=[Busyness(["a", "b"], 0.3)],
+    )
+    s.queues[2].rate_per_hour = 0.5  # 12 calls a day: too few to tell shared from own
+    cal = calibrate(calls_from_table(run_once(s).calls(), START, TZ), "c", TZ, START, days)
+    assert cal.shared_queues == ["a", "b"]
+    assert cal.shared_sd == pytest.approx(0.3, abs=0.07)
+    own = {q.name: q.busyness_sd for q in cal.queues}
+    assert own["a"] < 0.1 and own["b"] == pytest.approx(0.2, abs=0.08)
+    twin = parse_scenario(to_toml(cal), "twin.toml")
+    assert twin.busyness[0].queues == ["a", "b"] and twin.busyness[0].sd == pytest.approx(cal.shared_sd)

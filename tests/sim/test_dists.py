@@ -170,3 +170,48 @@ def test_callers_abandon_by_their_patience_distribution() -> None:
     waits = (np.asarray(j.end) - np.asarray(j.arrive))[np.asarray(j.status) == 2]
     assert len(waits) > 5000
     assert sps.kstest(waits, pat.cdf).pvalue > 1e-4
+
+
+def _two_queues(days: float, groups: list) -> Scenario:  # type: ignore[type-arg]
+    from closeloop.sim.scenario import Busyness
+
+    return Scenario(
+        days=days, seed=3, centers=[Center("c")], policy="longest_idle",
+        queues=[QueueSpec(n, call_type="care", skill=n, rate_per_hour=25.0, talk=make("fixed", value=1.0))
+                for n in ("a", "b", "z")],
+        agents=[Agent(f"{n}{i}", "c", {n: 5}) for n in ("a", "b", "z") for i in range(3)],
+        busyness=[Busyness(*g) for g in groups],
+    )
+
+
+def _daily(r, q: int, days: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    j = r.jobs
+    mask = np.asarray(j.q) == q
+    return np.bincount((np.asarray(j.arrive)[mask] // 86400).astype(int), minlength=days)[:days]
+
+
+def test_shared_busyness_makes_days_busy_together_and_leaves_other_queues_alone() -> None:
+    days, sd, lam = 150, 0.4, 600.0
+    shared = run_once(_two_queues(days, [(["a", "b"], sd)]))
+    alone = run_once(_two_queues(days, []))
+    a, b = _daily(shared, 0, days), _daily(shared, 1, days)
+    exact = lam * lam * sd**2 / (lam + lam * lam * sd**2)  # corr of two Poisson counts sharing a gamma factor
+    assert np.corrcoef(a, b)[0, 1] == pytest.approx(exact, abs=0.08)
+    assert abs(np.corrcoef(_daily(alone, 0, days), _daily(alone, 1, days))[0, 1]) < 0.25
+    assert a.mean() == pytest.approx(lam, rel=4 * sd / math.sqrt(days))
+    assert a.std() == pytest.approx(math.sqrt(lam + (lam * sd) ** 2), rel=0.2)
+    # the queue outside the group keeps its own stream: the same callers either way
+    z1 = [t for t, q in zip(shared.jobs.arrive, shared.jobs.q, strict=True) if q == 2]
+    z0 = [t for t, q in zip(alone.jobs.arrive, alone.jobs.q, strict=True) if q == 2]
+    assert z1 == z0
+
+
+def test_busyness_groups_are_checked() -> None:
+    from closeloop.sim.scenario import validate
+
+    for groups, key in (([(["a", "nope"], 0.2)], "busyness[0].queues"),
+                        ([(["a"], 0.2), (["a", "b"], 0.1)], "busyness[1].queues"),
+                        ([(["a"], 3.0)], "busyness[0].sd")):
+        with pytest.raises(ScenarioError) as err:
+            validate(_two_queues(1, groups))
+        assert key in str(err.value)

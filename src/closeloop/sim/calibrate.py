@@ -7,7 +7,9 @@ the workspace) over a period of whole local days:
   below) in each half-hour of each weekday, averaged over the weeks of the period, as a
   weekly profile (``profile_period = "week"``). **Busyness**: the day-to-day spread of
   daily volume around what the profile expects, less its Poisson part,
-  ``sd² = var(N_d / E_d) − mean(1 / E_d)`` (0 when the days vary no more than Poisson).
+  ``sd² = var(N_d / E_d) − mean(1 / E_d)`` (0 when the days vary no more than Poisson),
+  split into a part shared by the queues (the mean covariance of their daily ratios:
+  busy days are busy everywhere) and each queue's own remainder (:func:`busyness`).
 * **Talk and wrap-up**: fitted families compared by goodness of fit, empirical as
   fallback (:mod:`closeloop.sim.fitting`). No wrap-up recorded: none is simulated.
 * **Patience**: abandonment as the event, a served caller's wait as a censored
@@ -41,7 +43,7 @@ import pyarrow.compute as pc
 from closeloop.errors import InputError
 from closeloop.sim.dists import Dist
 from closeloop.sim.fitting import Fit, fit_durations, fit_patience
-from closeloop.sim.scenario import AgentGroup, Center, QueueSpec, Scenario, Shift, expand_groups
+from closeloop.sim.scenario import AgentGroup, Busyness, Center, QueueSpec, Scenario, Shift, expand_groups
 
 SLOT_S = 1800.0
 WEEK_SLOTS = 7 * 48
@@ -149,6 +151,8 @@ class Calibration:
     sl_threshold_s: float
     country: str = "US"
     notes: list[str] = field(default_factory=list)
+    shared_sd: float = 0.0  # day-level busyness shared by shared_queues
+    shared_queues: list[str] = field(default_factory=list)
 
     def scenario(self) -> Scenario:
         """The scenario object (what :meth:`to_toml` writes)."""
@@ -162,7 +166,8 @@ class Calibration:
         return Scenario(name=f"twin of {self.center_id}", start=self.start, days=float(self.days),
                         timezone=self.timezone, centers=[Center(self.center_id, country=self.country,
                                                                 timezone=self.timezone)],
-                        queues=queues, agents=expand_groups(groups), policy="global_order", source="<calibrated>")
+                        queues=queues, agents=expand_groups(groups), policy="global_order", source="<calibrated>",
+                        busyness=[Busyness(list(self.shared_queues), self.shared_sd)] if self.shared_sd > 0 else [])
 
 
 def _skill(queue: str) -> str:
@@ -210,8 +215,9 @@ def _rank_priorities(fits: list[QueueFit]) -> None:
         q.priority = len(order) - rank
 
 
-def weekly_profile(offered: np.ndarray, start: datetime, days: int) -> tuple[list[float], float]:
-    """Calls per hour in each half-hour of the week, averaged over the period, and the busyness sd."""
+def weekly_profile(offered: np.ndarray, start: datetime, days: int) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """Calls per hour in each half-hour of the week, averaged over the period; and per day of the
+    period the calls counted and the calls that profile expects."""
     day = np.floor(offered / 86400.0).astype(np.int64)
     ok = (day >= 0) & (day < days)
     slot = np.floor((offered[ok] % 86400.0) / SLOT_S).astype(np.int64)
@@ -221,12 +227,37 @@ def weekly_profile(offered: np.ndarray, start: datetime, days: int) -> tuple[lis
     rate = counts / np.repeat(np.maximum(occurrences, 1.0), 48) * (3600.0 / SLOT_S)
     per_day = np.bincount(day[ok], minlength=days).astype(float)
     expected = np.array([rate[((start.weekday() + d) % 7) * 48:][:48].sum() * SLOT_S / 3600.0 for d in range(days)])
-    busy = expected > 0
-    sd = 0.0
-    if busy.sum() >= 3:
-        ratio = per_day[busy] / expected[busy]
-        sd = math.sqrt(max(0.0, float(ratio.var(ddof=1)) - float(np.mean(1.0 / expected[busy]))))
-    return [round(float(x), 4) for x in rate], round(min(sd, 2.0), 4)
+    return [round(float(x), 4) for x in rate], per_day, expected
+
+
+def busyness(per_day: dict[str, np.ndarray], expected: dict[str, np.ndarray], min_per_day: float = 20.0
+             ) -> tuple[float, list[str], dict[str, float]]:
+    """Day-to-day busyness: a factor shared by the queues (the mean covariance of their daily
+    ratios N/E between queues) and each queue's own (its ratio's variance less the Poisson part
+    mean(1/E) and less the shared part). Queues with fewer than ``min_per_day`` calls a day on
+    average only get their own. Returns (shared sd, queues sharing it, own sd per queue)."""
+    ratio, inv, busy = {}, {}, {}
+    for q, n in per_day.items():
+        e = expected[q]
+        b = e > 0
+        busy[q] = b
+        ratio[q] = np.where(b, n / np.where(b, e, 1.0), np.nan)
+        inv[q] = float(np.mean(1.0 / e[b])) if b.sum() >= 3 else math.nan
+    big = [q for q in per_day if busy[q].sum() >= 3 and expected[q][busy[q]].mean() >= min_per_day]
+    covs = []
+    for i, a in enumerate(big):
+        for b in big[i + 1:]:
+            both = busy[a] & busy[b]
+            if both.sum() >= 3:
+                covs.append(float(np.cov(ratio[a][both], ratio[b][both])[0, 1]))
+    shared_var = max(0.0, float(np.mean(covs))) if covs else 0.0
+    members = big if shared_var > 0 else []
+    own = {}
+    for q in per_day:
+        r = ratio[q][busy[q]]
+        var = float(r.var(ddof=1)) - inv[q] - (shared_var if q in members else 0.0) if len(r) >= 3 else 0.0
+        own[q] = round(min(math.sqrt(max(0.0, var)), 2.0), 4)
+    return round(min(math.sqrt(shared_var), 2.0), 4), members, own
 
 
 def presence(c: Calls, days: int, idle_gap_s: float = 1800.0) -> np.ndarray:
@@ -296,6 +327,8 @@ def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_
         raise InputError("no inbound calls in the period: nothing to calibrate")
     is_cb, followed, cb_delay = callbacks(c, callback_window_s)
     fits, arriving = [], np.zeros(WEEK_SLOTS, dtype=bool)
+    per_day: dict[str, np.ndarray] = {}
+    expected: dict[str, np.ndarray] = {}
     notes: list[str] = []
     for name in sorted(set(c.queue.tolist())):
         m = c.queue == name
@@ -303,7 +336,7 @@ def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_
         if served.sum() < 2:
             notes.append(f"queue {name}: fewer than 2 answered calls, left out")
             continue
-        prof, busy = weekly_profile(c.offered[m & ~is_cb], start, days)
+        prof, per_day[name], expected[name] = weekly_profile(c.offered[m & ~is_cb], start, days)
         arriving |= np.asarray(prof) > 0
         talk, talk_fits = fit_durations(c.ended[served] - c.answered[served], max_ks)
         w = c.wrap[served]
@@ -322,12 +355,16 @@ def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_
                 ("mean", float(max(gaps.mean(), 1.0))),))
         if wrap is None and len(gaps_after := after_call_gaps(c, m)) >= 30:
             wrap = fit_durations(gaps_after, max_ks)[0]
-        fits.append(QueueFit(name, str(c.call_type[m][0]), int(m.sum()), int((m & is_cb).sum()), prof, busy, talk,
+        fits.append(QueueFit(name, str(c.call_type[m][0]), int(m.sum()), int((m & is_cb).sum()), prof, 0.0, talk,
                              talk_fits, wrap, patience, p_fits, round(rp, 4), delay,
                              mean_wait_s=float(np.nanmean(np.where(c.served[m], wait, np.nan)))))
     _rank_priorities(fits)
+    shared_sd, shared_queues, own = busyness(per_day, expected)
+    for f in fits:
+        f.busyness_sd = own[f.name]
     staffing = concurrency_staffing(c, start, days, arriving, idle_gap_s)
-    return Calibration(center_id, tz, start, days, fits, staffing, sl_threshold_s, notes=notes)
+    return Calibration(center_id, tz, start, days, fits, staffing, sl_threshold_s, notes=notes, shared_sd=shared_sd,
+                       shared_queues=shared_queues)
 
 
 def period(first_s: float, last_s: float, tz: str) -> tuple[datetime, int]:

@@ -57,6 +57,21 @@ def check_scenario(s: Scenario) -> None:
     if s.conversation is not None:
         s.conversation.check(p, centers)
     _check_coverage(s)
+    _check_busyness(s)
+
+
+def _check_busyness(s: Scenario) -> None:
+    """Busyness groups name existing queues, each queue in one group at most."""
+    names, seen = {q.name for q in s.queues}, set()
+    for i, g in enumerate(s.busyness):
+        check_ranges(g, f"busyness[{i}]", s.source)
+        for name in g.queues:
+            if name not in names:
+                raise ScenarioError(s.source, f"busyness[{i}].queues",
+                                    f"unknown queue {name!r}; queues: {sorted(names)}")
+            if name in seen:
+                raise ScenarioError(s.source, f"busyness[{i}].queues", f"queue {name!r} is already in a busyness group")
+            seen.add(name)
 
 
 def _check_queue(s: Scenario, q, centers: set[str]) -> None:  # type: ignore[no-untyped-def]

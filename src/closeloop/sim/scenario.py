@@ -186,6 +186,16 @@ class QueueSpec:
 
 
 @dataclass
+class Busyness:
+    """A day-level arrival multiplier (gamma, mean 1) shared by ``queues``: correlated days.
+
+    It multiplies each queue's own ``busyness_sd`` factor; a queue is in at most one group."""
+
+    queues: list[str] = _f([], "Queues whose arrivals share the day's factor.")  # noqa: RUF009
+    sd: float = _f(0.0, "Std. dev. of the shared day factor (gamma, mean 1).", 0.0, 2.0)
+
+
+@dataclass
 class OutcomeModel:
     """How sales, resolution and CSAT are drawn (see docs/simulator.md for the formulas)."""
 
@@ -221,6 +231,7 @@ class Scenario:
     policy_params: dict[str, Any] = field(default_factory=dict)
     source: str = "<python>"
     conversation: ConversationModel | None = None  # events on sales calls that move the sale (Python only)
+    busyness: list[Busyness] = field(default_factory=list)
 
     @property
     def horizon_s(self) -> float:
@@ -293,6 +304,6 @@ def validate(s: Scenario) -> Policy:
 
 
 __all__ = [
-    "Agent", "AgentGroup", "Center", "Lead", "OutcomeModel", "QueueSpec", "Scenario",
+    "Agent", "AgentGroup", "Busyness", "Center", "Lead", "OutcomeModel", "QueueSpec", "Scenario",
     "Shift", "check_ranges", "expand_groups", "validate",
 ]

@@ -16,6 +16,7 @@ from closeloop.errors import ScenarioError
 from closeloop.sim.dists import parse_dist
 from closeloop.sim.scenario import (
     AgentGroup,
+    Busyness,
     Center,
     Lead,
     OutcomeModel,
@@ -69,7 +70,7 @@ def _coerce(f: Any, v: Any, key: str, path: str) -> Any:
         ok = isinstance(v, int) and not isinstance(v, bool)
     elif isinstance(default, str):
         ok = isinstance(v, str)
-    elif isinstance(default, list) and f.name == "agent_order":
+    elif isinstance(default, list) and f.name in ("agent_order", "queues"):
         ok = isinstance(v, list) and all(isinstance(x, str) for x in v)
     elif isinstance(default, list):
         ok = isinstance(v, list) and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
@@ -106,10 +107,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(p, "(file)", f"not valid TOML: {exc}") from exc
-    unknown = set(data) - {"scenario", "centers", "queues", "agents", "outcomes", "policy"}
+    unknown = set(data) - {"scenario", "centers", "queues", "agents", "outcomes", "policy", "busyness"}
     if unknown:
         raise ScenarioError(p, sorted(unknown)[0], "unknown section; sections: scenario, centers, queues, agents, "
-                                                   "outcomes, policy")
+                                                   "outcomes, policy, busyness")
     head = data.get("scenario", {})
     bad = set(head) - _SCENARIO_KEYS
     if bad:
@@ -140,6 +141,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         _check_group(g, f"agents[{i}]", p)
         groups.append(g)
     outcomes = _build(OutcomeModel, data.get("outcomes", {}), "outcomes", p)
+    busyness = [_build(Busyness, b, f"busyness[{i}]", p) for i, b in enumerate(_array(data, "busyness", p))]
     pol = dict(data.get("policy", {}))
     name = pol.pop("name", "global_order")
     if not isinstance(name, str):
@@ -148,7 +150,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         name=head.get("name", source), start=_start(head.get("start", "2026-01-05T00:00:00+00:00"), p),
         days=float(head.get("days", 1.0)), timezone=head.get("timezone", "UTC"), seed=head.get("seed", 1),
         centers=centers, queues=queues, agents=expand_groups(groups), outcomes=outcomes, policy=name,
-        policy_params=pol, source=source,
+        policy_params=pol, source=source, busyness=busyness,
     )
 
 

@@ -150,8 +150,10 @@ class Jobs:
         return len(self.q) - 1
 
 
-def rate_grid(s: Scenario, q: QueueSpec, rng: np.random.Generator) -> np.ndarray:
-    """Arrival rate (per second) on each GRID_S interval, with day factors and busyness."""
+def rate_grid(s: Scenario, q: QueueSpec, rng: np.random.Generator, shared: dict[Any, float] | None = None
+              ) -> np.ndarray:
+    """Arrival rate (per second) on each GRID_S interval, with day factors and busyness
+    (the queue's own, times ``shared``: its busyness group's factor per local date)."""
     n = math.ceil(s.horizon_s / GRID_S)
     prof = np.asarray(q.profile(), dtype=float) / 3600.0
     tz = ZoneInfo(s.timezone)
@@ -173,7 +175,29 @@ def rate_grid(s: Scenario, q: QueueSpec, rng: np.random.Generator) -> np.ndarray
         shape = 1.0 / q.busyness_sd**2
         factor = dict(zip(days, rng.gamma(shape, 1.0 / shape, len(days)), strict=True))
         rates *= np.array([factor[d] for d in day_of])
+    if shared:
+        rates *= np.array([shared[d] for d in day_of])
     return rates
+
+
+def shared_busyness(s: Scenario, seed: np.random.SeedSequence) -> dict[str, dict[Any, float]]:
+    """Each grouped queue's shared day factors (gamma, mean 1), one draw per group and local date,
+    from a stream of their own (the queues' streams and pinned results do not move)."""
+    if not s.busyness:
+        return {}
+    tz = ZoneInfo(s.timezone)
+    n = math.ceil(s.horizon_s / GRID_S)
+    dates = sorted({(s.start + timedelta(seconds=(k + 0.5) * GRID_S)).astimezone(tz).date() for k in range(n)})
+    out: dict[str, dict[Any, float]] = {}
+    for g, child in zip(s.busyness, seed.spawn(len(s.busyness)), strict=True):
+        if g.sd <= 0:
+            continue
+        shape = 1.0 / g.sd**2
+        draws = np.random.default_rng(child).gamma(shape, 1.0 / shape, len(dates))
+        factor = dict(zip(dates, draws.tolist(), strict=True))
+        for name in g.queues:
+            out[name] = factor
+    return out
 
 
 def poisson_times(rates: np.ndarray, horizon: float, rng: np.random.Generator) -> np.ndarray:
@@ -227,6 +251,7 @@ def attempt_draws(q: QueueSpec, rng: np.random.Generator, shape: tuple[int, ...]
 def draw_traffic(s: Scenario, seed: np.random.SeedSequence) -> Jobs:
     """All first attempts and the per-attempt draws of later ones, queue by queue."""
     streams = seed.spawn(len(s.queues))
+    shared = shared_busyness(s, seed)  # spawned after the queues' streams: they stay as they were
     leads = Leads()
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "qi", "lead", "qual", "natt", *DRAWS)}
     natt = [_attempts(q) for q in s.queues]
@@ -235,7 +260,7 @@ def draw_traffic(s: Scenario, seed: np.random.SeedSequence) -> Jobs:
     pos = 0
     for qi, q in enumerate(s.queues):
         rng = np.random.default_rng(streams[qi])
-        times, lead_idx, qual = _arrivals(s, q, rng, leads)
+        times, lead_idx, qual = _arrivals(s, q, rng, leads, shared.get(q.name))
         n = len(times)
         blocks.append((pos, pos + n))
         pos += n
@@ -268,7 +293,7 @@ def _late_draws(s: Scenario, streams: list[np.random.SeedSequence], root_queue: 
 
 
 def _arrivals(
-    s: Scenario, q: QueueSpec, rng: np.random.Generator, leads: Leads,
+    s: Scenario, q: QueueSpec, rng: np.random.Generator, leads: Leads, shared: dict[Any, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrival (or lead-ready) times, lead indexes (-1 none) and lead quality of one queue."""
     H = s.horizon_s
@@ -282,7 +307,7 @@ def _arrivals(
             leads.quality.append(ld.quality)
         return (np.array([ld.ready_s for ld in given], dtype=float), np.arange(first, first + len(given)),
                 np.array([ld.quality for ld in given], dtype=float))
-    times = poisson_times(rate_grid(s, q, rng), H, rng)
+    times = poisson_times(rate_grid(s, q, rng, shared), H, rng)
     if q.outbound and q.initial_leads:
         times = np.concatenate([np.zeros(q.initial_leads), times])
     qual = _quality(q.lead_quality_sd, rng, len(times))

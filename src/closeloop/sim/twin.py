@@ -48,6 +48,10 @@ def to_toml(cal: Calibration, source: str = "") -> str:
            "[scenario]", f'name = "{s.name}"', f"start = {cal.start.isoformat()}", f"days = {cal.days}",
            f'timezone = "{cal.timezone}"', "seed = 1", "", "[policy]", 'name = "global_order"', "",
            "[[centers]]", f'id = "{cal.center_id}"', f'country = "{cal.country}"', f'timezone = "{cal.timezone}"']
+    if cal.shared_sd > 0:
+        out += ["", "# busy days are busy in every large queue: a day factor they share (sd from the mean covariance",
+                "# of their daily volume ratios), on top of each queue's own busyness_sd", "[[busyness]]",
+                "queues = [" + ", ".join(f'"{q}"' for q in cal.shared_queues) + "]", f"sd = {cal.shared_sd:g}"]
     for q, spec in zip(cal.queues, s.queues, strict=True):
         out += ["", f"# queue {q.name}: {q.calls:,} calls, {q.callbacks:,} of them call-backs (not fresh arrivals)"]
         out += [f"#   talk {f.dist.kind:<11} KS D {f.ks:.3f}  AIC {f.aic:,.0f}" for f in q.talk_fits]
