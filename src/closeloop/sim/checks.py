@@ -130,6 +130,8 @@ def _check_agent(s: Scenario, a, centers: set[str]) -> None:  # type: ignore[no-
     for name, level in a.skills.items():
         if not 1 <= level <= 10:
             raise ScenarioError(p, f"{key}.skills", f"proficiency of {name!r} must be 1-10, got {level}")
+    if a.plan is not None and a.shift is not None:
+        raise ScenarioError(p, f"{key}.staffing", "give a shift or a staffing plan, not both")
     if not a.close_factor >= 0:
         raise ScenarioError(p, f"{key}.close_factor", "must be ≥ 0")
     if a.shift is not None:

@@ -19,10 +19,12 @@ from closeloop.errors import SimulationError
 from closeloop.routing import Assign, ChangeMode, Contact, Decision, Dial, SetTimer, Timer
 from closeloop.routing.model import AgentState
 from closeloop.sim.limits import Limits
+from closeloop.sim.roster import Roster
+from closeloop.sim.scenario import StaffPlan
 from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, Jobs
 from closeloop.sim.world import World
 
-END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP = range(10)
+END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP, STAFF = range(11)
 
 
 class EventEngine:
@@ -38,6 +40,11 @@ class EventEngine:
         self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))
         self.lim = Limits(world.scenario, self.state, jobs, self.push, MAX_WAIT, HANG_UP)
         self.same_patience = [q.retrial_patience == "same" for q in world.scenario.queues]
+        plans: dict[StaffPlan, list[int]] = {}
+        for ai, a in enumerate(world.scenario.agents):
+            if a.plan is not None:
+                plans.setdefault(a.plan, []).append(ai)
+        self.roster = Roster(plans, self.state, world.horizon) if plans else None
 
     def push(self, t: float, kind: int, x: object = None, y: object = None) -> None:
         """Schedule an event (ties keep the order they were pushed in)."""
@@ -54,6 +61,9 @@ class EventEngine:
                     self.push(off, SHIFT_OFF, ai)
         if self.policy.review_s:
             self.push(self.policy.review_s, REVIEW)
+        if self.roster is not None:
+            for t, plan in self.roster.boundaries():
+                self.push(t, STAFF, plan)
         nf = jobs.n_fresh
         order = np.argsort(np.asarray(jobs.arrive[:nf]), kind="stable").tolist()
         arrive = jobs.arrive
@@ -107,6 +117,8 @@ class EventEngine:
                 self._arrive(nj)
         elif kind == HANG_UP:
             self.lim.hang_up(x)  # type: ignore[arg-type]
+        elif kind == STAFF:
+            self.roster.change(x, st.now, lambda a: self.apply(self.policy.on_agent_free(st, a)))  # type: ignore
 
     def _arrive(self, j: int) -> None:
         jobs, st = self.jobs, self.state
@@ -133,6 +145,8 @@ class EventEngine:
         st = self.state
         if not a.on_shift:
             a.busy = False
+            return
+        if self.roster is not None and self.roster.leaves_when_free(a, st.now):
             return
         st.mark_idle(a, st.now)
         self.apply(self.policy.on_agent_free(st, a))
@@ -254,5 +268,9 @@ class EventEngine:
 
 
 def run_events(world: World, jobs: Jobs) -> None:
-    """Fill ``jobs`` with the results of an event-by-event run."""
-    EventEngine(world, jobs).run()
+    """Fill ``jobs`` with the results of an event-by-event run (and ``world.duty`` of staffing plans)."""
+    eng = EventEngine(world, jobs)
+    eng.run()
+    if eng.roster is not None:
+        for ai, spans in eng.roster.duty().items():
+            world.duty[ai] = spans

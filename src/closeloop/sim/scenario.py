@@ -51,6 +51,22 @@ class Shift:
     days: str = _f("mon-sun", "Days it is worked: `mon-fri`, `sat,sun`, `mon-sun`.")
 
 
+@dataclass(frozen=True)
+class StaffPlan:
+    """Agents on duty per piece of ``interval_s`` from the scenario's start (the last holds).
+
+    Shared by the agents of one group: at a rise, off-duty agents join; at a drop, idle
+    agents leave at once and then the first busy ones to become free (not given shifts)."""
+
+    key: int
+    interval_s: float
+    levels: tuple[int, ...]
+
+    def level(self, t: float) -> int:
+        """Agents wanted at time ``t``."""
+        return self.levels[min(int(t // self.interval_s), len(self.levels) - 1)]
+
+
 @dataclass
 class Agent:
     """One agent. ``skills`` is `sales:8;care:5`; the `sales` level is its sales skill."""
@@ -62,6 +78,7 @@ class Agent:
     home_mode: str | None = None
     close_factor: float = 1.0
     group: str = ""
+    plan: StaffPlan | None = None
 
 
 @dataclass
@@ -75,6 +92,9 @@ class AgentGroup:
     home_mode: str = _f("", "Mode the agents start in and return to (blending policies).")
     close_factor: float = _f(1.0, "Odds multiplier on a sale for these agents.", 0.0)
     group: str = _f("", "Group name, for `agent_order` preferences of queues.")
+    staffing: list[int] = _f([], "Agents on duty per `staffing_interval_s` from the start (instead of a shift); "  # noqa: RUF009
+                             "at a drop the first agents to become free leave.", 0)
+    staffing_interval_s: float = _f(1800.0, "Length of each `staffing` piece.", 60.0)
     shift: Shift | None = None
 
 
@@ -265,13 +285,14 @@ def expand_groups(groups: list[AgentGroup]) -> list[Agent]:
     """Agents from groups, ids ``{prefix}{n:03d}`` numbered per prefix."""
     out: list[Agent] = []
     seen: dict[str, int] = {}
-    for g in groups:
+    for i, g in enumerate(groups):
         prefix = g.prefix or f"{g.center}-A"
         skills = parse_skills(g.skills)
-        for _ in range(g.count):
+        plan = StaffPlan(i, g.staffing_interval_s, tuple(g.staffing)) if g.staffing else None
+        for _ in range(max(g.count, max(g.staffing, default=0))):
             seen[prefix] = seen.get(prefix, 0) + 1
             out.append(Agent(f"{prefix}{seen[prefix]:03d}", g.center, dict(skills), g.shift,
-                             g.home_mode or None, g.close_factor, g.group))
+                             g.home_mode or None, g.close_factor, g.group, plan))
     return out
 
 
@@ -305,5 +326,5 @@ def validate(s: Scenario) -> Policy:
 
 __all__ = [
     "Agent", "AgentGroup", "Busyness", "Center", "Lead", "OutcomeModel", "QueueSpec", "Scenario",
-    "Shift", "check_ranges", "expand_groups", "validate",
+    "Shift", "StaffPlan", "check_ranges", "expand_groups", "validate",
 ]

@@ -168,5 +168,7 @@ def _check_group(g: AgentGroup, key: str, path: str) -> None:
 
     if not g.center:
         raise ScenarioError(path, f"{key}.center", "is required")
+    if g.staffing and (g.shift is not None or not all(isinstance(n, int) for n in g.staffing)):
+        raise ScenarioError(path, f"{key}.staffing", "needs whole numbers of agents, and no shift beside it")
     if not re.match(SKILLS_PATTERN, g.skills or ""):
         raise ScenarioError(path, f"{key}.skills", f"{g.skills!r} is not like `sales:8;care:5` (levels 1-10)")

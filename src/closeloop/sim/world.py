@@ -43,7 +43,9 @@ def build_world(s: Scenario, policy: Policy) -> World:
         factor.append(row)
     duty = []
     for a in s.agents:
-        if a.shift is None:
+        if a.plan is not None:
+            duty.append([])  # filled by the engine as the staffing plan plays out
+        elif a.shift is None:
             duty.append([(0.0, s.horizon_s)])
         else:
             tz = centers[a.center_id].timezone
