@@ -241,3 +241,18 @@ def test_calibration_splits_busyness_into_shared_and_own() -> None:
     assert own["a"] < 0.1 and own["b"] == pytest.approx(0.2, abs=0.08)
     twin = parse_scenario(to_toml(cal), "twin.toml")
     assert twin.busyness[0].queues == ["a", "b"] and twin.busyness[0].sd == pytest.approx(cal.shared_sd)
+
+
+def test_a_replay_twin_follows_the_period_half_hour_by_half_hour() -> None:
+    s = _truth(days=7)
+    cal = calibrate(calls_from_table(_observed(s), START, TZ, "caller"), "c", TZ, START, 7, replay=True)
+    assert len(cal.period_staffing) == 7 * 48
+    twin = parse_scenario(to_toml(cal), "twin.toml")
+    validate(twin)
+    plan = twin.agents[0].plan
+    assert plan is not None and list(plan.levels) == cal.period_staffing and plan.interval_s == 1800.0
+    r = run_once(twin)
+    assert r.engine == "event" and max(cal.period_staffing) == len(twin.agents)
+    # on duty as planned: idle agents leave at a drop, busy ones at most one call later
+    staffed = sum(b - a for spans in r.world.duty for a, b in spans)
+    assert 1800.0 * sum(cal.period_staffing) <= staffed + 1e-6

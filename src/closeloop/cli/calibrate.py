@@ -61,6 +61,9 @@ def calibrate(
                                                "than this share of calls (KS distance).")] = 0.05,
     idle_gap: Annotated[float, typer.Option(help="An agent idle longer than this many seconds between calls "
                                                  "counts as away (staffing from handled calls).")] = 1800.0,
+    replay: Annotated[bool, typer.Option("--replay", help="Staff each half-hour of the period as it was "
+                                                          "(a staffing plan) instead of a typical week of shifts.")
+                      ] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -97,7 +100,7 @@ def calibrate(
         p_days = round((end - p_start).total_seconds() / 86400)
     c = calls_from_table(calls, p_start, tz, caller_column if caller_column in calls.column_names else None)
     center = center_ids[0] if len(center_ids) == 1 else "center"
-    cal = fit(c, center, tz, p_start, p_days, sl_threshold, callback_window, max_ks, idle_gap)
+    cal = fit(c, center, tz, p_start, p_days, sl_threshold, callback_window, max_ks, idle_gap, replay)
     cal.country = known.get(center, {}).get("country") or "US"
     out.write_text(to_toml(cal, f"{calls.num_rows:,} calls from the workspace"), encoding="utf-8")
     emit_rows(_summary(cal), fmt, title=f"twin of {center}: {p_days} days from {p_start.date()} ({tz}), "

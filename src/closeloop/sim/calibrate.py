@@ -20,6 +20,8 @@ the workspace) over a period of whole local days:
   time-weighted number present in each half-hour, averaged over the weeks and rounded (at
   least one agent wherever calls arrive). An agent logged in but idle longer than the gap
   is invisible to this estimate; a center with agent-state records would count log-ins.
+  With ``replay`` the twin follows each half-hour of the period instead (a staffing plan,
+  not a typical week): the days the center was short-staffed are replayed as they were.
   Every simulated agent serves every calibrated queue (a generalist pool; global order).
 * **Call-backs**: with a caller key (``lead_id`` or a source column), a call from the same
   caller to the same queue within ``callback_window_s`` after an abandoned call is its
@@ -153,12 +155,21 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
     shared_sd: float = 0.0  # day-level busyness shared by shared_queues
     shared_queues: list[str] = field(default_factory=list)
+    period_staffing: list[int] = field(default_factory=list)  # per half-hour of the period
+    replay: bool = False  # staff with period_staffing (a staffing plan) instead of weekly shifts
+
+    def agent_groups(self) -> list[AgentGroup]:
+        """The twin's agents: weekly shifts, or (``replay``) one group following the period's staffing."""
+        skills = ";".join(f"{_skill(q.name)}:5" for q in self.queues)
+        if self.replay:
+            return [AgentGroup(center=self.center_id, count=max(self.period_staffing, default=1), skills=skills,
+                               prefix="T-", staffing=list(self.period_staffing), staffing_interval_s=SLOT_S)]
+        return [AgentGroup(center=self.center_id, count=n, skills=skills, prefix=f"T{i:03d}-", shift=sh)
+                for i, (sh, n) in enumerate(shift_groups(self.staffing))]
 
     def scenario(self) -> Scenario:
         """The scenario object (what :meth:`to_toml` writes)."""
-        skills = ";".join(f"{_skill(q.name)}:5" for q in self.queues)
-        groups = [AgentGroup(center=self.center_id, count=n, skills=skills, prefix=f"T{i:03d}-", shift=sh)
-                  for i, (sh, n) in enumerate(shift_groups(self.staffing))]
+        groups = self.agent_groups()
         queues = [QueueSpec(q.name, call_type=q.call_type, skill=_skill(q.name), rate_per_hour=q.profile,
                             profile_period="week", busyness_sd=q.busyness_sd, talk=q.talk, wrap=q.wrap,
                             patience=q.patience, retrial_prob=q.retrial_prob, retrial_delay=q.retrial_delay,
@@ -289,16 +300,19 @@ def _slot_overlap(a: np.ndarray, b: np.ndarray, n_slots: int) -> np.ndarray:
 
 
 def concurrency_staffing(c: Calls, start: datetime, days: int, min_one: np.ndarray, idle_gap_s: float = 1800.0
-                         ) -> list[int]:
+                         ) -> tuple[list[int], list[int]]:
     """Agents present in each half-hour of the week (time-weighted, see :func:`presence`), averaged
-    over the period's weeks and rounded; at least one wherever calls arrive."""
+    over the period's weeks and rounded, at least one wherever calls arrive; and the same for each
+    half-hour of the period itself (for a replay)."""
     per_slot = presence(c, days, idle_gap_s) / SLOT_S
     wd = (start.weekday() + np.arange(days * 48) // 48) % 7
     week = np.zeros(WEEK_SLOTS)
     np.add.at(week, wd * 48 + np.arange(days * 48) % 48, per_slot)
     occurrences = np.bincount((start.weekday() + np.arange(days)) % 7, minlength=7).astype(float)
     mean = week / np.repeat(np.maximum(occurrences, 1.0), 48)
-    return [int(x) for x in np.maximum(np.rint(mean), min_one.astype(int))]
+    floor = min_one.astype(int)[wd * 48 + np.arange(days * 48) % 48]
+    return ([int(x) for x in np.maximum(np.rint(mean), min_one.astype(int))],
+            [int(x) for x in np.maximum(np.rint(per_slot), floor)])
 
 
 def shift_groups(staffing: list[int]) -> list[tuple[Shift, int]]:
@@ -321,7 +335,8 @@ def shift_groups(staffing: list[int]) -> list[tuple[Shift, int]]:
 
 
 def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_threshold_s: float = 20.0,
-              callback_window_s: float = 3600.0, max_ks: float = 0.05, idle_gap_s: float = 1800.0) -> Calibration:
+              callback_window_s: float = 3600.0, max_ks: float = 0.05, idle_gap_s: float = 1800.0,
+              replay: bool = False) -> Calibration:
     """A calibrated twin of the calls ``c`` (see the module docstring for each estimate)."""
     if not len(c.queue):
         raise InputError("no inbound calls in the period: nothing to calibrate")
@@ -362,9 +377,9 @@ def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_
     shared_sd, shared_queues, own = busyness(per_day, expected)
     for f in fits:
         f.busyness_sd = own[f.name]
-    staffing = concurrency_staffing(c, start, days, arriving, idle_gap_s)
+    staffing, period_staffing = concurrency_staffing(c, start, days, arriving, idle_gap_s)
     return Calibration(center_id, tz, start, days, fits, staffing, sl_threshold_s, notes=notes, shared_sd=shared_sd,
-                       shared_queues=shared_queues)
+                       shared_queues=shared_queues, period_staffing=period_staffing, replay=replay)
 
 
 def period(first_s: float, last_s: float, tz: str) -> tuple[datetime, int]:

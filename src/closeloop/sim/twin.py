@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import stats as sps
 
-from closeloop.sim.calibrate import SLOT_S, Calibration, calls_from_table, shift_groups
+from closeloop.sim.calibrate import SLOT_S, Calibration, calls_from_table
 from closeloop.sim.scenario import Scenario
 from closeloop.stats import wilson_interval
 
@@ -68,11 +68,16 @@ def to_toml(cal: Calibration, source: str = "") -> str:
             out.append(f"patience = {q.patience.to_toml()}")
         if q.retrial_prob > 0 and q.retrial_delay is not None:
             out += [f"retrial_prob = {q.retrial_prob:g}", f"retrial_delay = {q.retrial_delay.to_toml()}"]
-    skills = ";".join(f"{spec.skill}:5" for spec in s.queues)
-    for i, (sh, n) in enumerate(shift_groups(cal.staffing)):
-        out += ["", "[[agents]]", f'center = "{cal.center_id}"', f"count = {n}", f'skills = "{skills}"',
-                f'prefix = "T{i:03d}-"',
-                f'shift = {{ start = "{sh.start}", hours = {sh.hours:g}, days = "{sh.days}" }}']
+    for g in cal.agent_groups():
+        out += ["", "[[agents]]", f'center = "{g.center}"', f"count = {g.count}", f'skills = "{g.skills}"',
+                f'prefix = "{g.prefix}"']
+        if g.staffing:
+            out += ["# agents on duty per half-hour of the period, from handled calls (a replay)",
+                    f"staffing_interval_s = {g.staffing_interval_s:g}",
+                    "staffing = [" + ", ".join(str(n) for n in g.staffing) + "]"]
+        elif g.shift is not None:
+            sh = g.shift
+            out.append(f'shift = {{ start = "{sh.start}", hours = {sh.hours:g}, days = "{sh.days}" }}')
     return "\n".join(out) + "\n"
 
 
