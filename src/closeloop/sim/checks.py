@@ -117,8 +117,18 @@ def _check_limits(s: Scenario, q) -> None:  # type: ignore[no-untyped-def]
             raise ScenarioError(p, f"{key}.overflow_to", f"{q.overflow_to!r} is not another queue; queues: {names}")
         if q.max_wait_s <= 0:
             raise ScenarioError(p, f"{key}.max_wait_s", "must be > 0 when overflow_to is set")
-    if q.outbound and (q.limited or q.agent_selection != "longest_idle"):
-        raise ScenarioError(p, key, "capacity, trunks, balking, max wait and agent selection apply to inbound queues")
+    if q.transfer_prob > 0:
+        target = next((x for x in s.queues if x.name == q.transfer_to and x.name != q.name), None)
+        if target is None:
+            raise ScenarioError(p, f"{key}.transfer_to", f"{q.transfer_to!r} is not another queue; queues: {names}")
+        if target.outbound:
+            raise ScenarioError(p, f"{key}.transfer_to", f"{q.transfer_to!r} is an outbound campaign")
+        if q.conference and target.limited:
+            raise ScenarioError(p, f"{key}.conference", f"a conference needs {q.transfer_to!r} without capacity "
+                                                        "limits, balking or a maximum wait")
+    if q.outbound and (q.limited or q.agent_selection != "longest_idle" or q.transfer_prob > 0):
+        raise ScenarioError(p, key, "capacity, trunks, balking, max wait, agent selection and transfers apply to "
+                                    "inbound queues")
 
 
 def _check_agent(s: Scenario, a, centers: set[str]) -> None:  # type: ignore[no-untyped-def]

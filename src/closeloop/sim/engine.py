@@ -24,7 +24,7 @@ from closeloop.sim.scenario import StaffPlan
 from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, Jobs
 from closeloop.sim.world import World
 
-END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP, STAFF = range(11)
+END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP, STAFF, TRANSFER = range(12)
 
 
 class EventEngine:
@@ -45,6 +45,10 @@ class EventEngine:
             if a.plan is not None:
                 plans.setdefault(a.plan, []).append(ai)
         self.roster = Roster(plans, self.state, world.horizon) if plans else None
+        qs = world.scenario.queues
+        self.xfer = [(q.transfer_prob, self.qnames.index(q.transfer_to), q.conference) if q.transfer_prob > 0 else None
+                     for q in qs]
+        self.held: dict[int, tuple[int, int]] = {}  # transfer leg -> (first leg, its agent) held in conference
 
     def push(self, t: float, kind: int, x: object = None, y: object = None) -> None:
         """Schedule an event (ties keep the order they were pushed in)."""
@@ -117,6 +121,8 @@ class EventEngine:
                 self._arrive(nj)
         elif kind == HANG_UP:
             self.lim.hang_up(x)  # type: ignore[arg-type]
+        elif kind == TRANSFER:
+            self._transfer(x)  # type: ignore[arg-type]
         elif kind == STAFF:
             self.roster.change(x, st.now, lambda a: self.apply(self.policy.on_agent_free(st, a)))  # type: ignore
 
@@ -164,7 +170,24 @@ class EventEngine:
             st.counters.dropped += 1
             return
         jobs.status[j] = ABANDONED
+        if j in self.held:
+            self._release(j, st.now)
         self._retry(j)
+
+    def _transfer(self, j: int) -> None:
+        """The first agent's talk ended: the caller joins the transfer queue (the agent stays on in
+        a conference, else goes to wrap-up as usual)."""
+        _, to, conference = self.xfer[self.jobs.q[j]]  # type: ignore[misc]
+        nj = self.jobs.add_transfer(j, to, self.state.now)
+        if conference:
+            self.held[nj] = (j, self.jobs.agent[j])
+        self._arrive(nj)
+
+    def _release(self, nj: int, t: float) -> None:
+        """The conference of transfer leg ``nj`` ends at ``t``: the first agent finishes its wrap-up."""
+        j, ai = self.held.pop(nj)
+        self.jobs.end[j] = t
+        self.push(t + self.jobs.wrap[j], END, ai, j)
 
     def _retry(self, j: int) -> None:
         """A caller who abandoned, was blocked or balked calls back later, if it wants to."""
@@ -243,6 +266,14 @@ class EventEngine:
             jobs.status[j], free = SERVED, e + jobs.wrap[j]
             if self.lim.trunks[qi] >= 0:
                 self.lim.talking(qi, e)
+            x = self.xfer[qi]
+            if x is not None and not jobs.leg[j] and jobs.draw("xfer", jobs.root[j], jobs.att[j]) < x[0]:
+                jobs.end[j] = e
+                self.push(e, TRANSFER, j)
+                if x[2]:
+                    return  # conference: the agent is released when the transfer leg's talk ends
+        if j in self.held:
+            self._release(j, e)
         jobs.end[j] = e
         self.push(free, END, ai, j)
 

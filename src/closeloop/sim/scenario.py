@@ -144,6 +144,10 @@ class QueueSpec:
     agent_selection: str = _f("longest_idle", "Which free agent takes an arrival: `longest_idle`, `random`, "
                               "`ordered` (first group of `agent_order` with a free agent).")
     agent_order: list[str] = _f([], "Agent group names in order of preference (`agent_selection = ordered`).")  # noqa: RUF009
+    transfer_prob: float = _f(0.0, "Probability an answered call is transferred to `transfer_to` after its talk.",
+                              0.0, 1.0)
+    transfer_to: str = _f("", "Queue a transferred call joins (it waits there and gets that queue's talk time).")
+    conference: bool = _f(False, "The first agent stays on a transferred call until the second agent's talk ends.")
     talk: Dist | None = None
     wrap: Dist | None = None
     patience: Dist | None = None

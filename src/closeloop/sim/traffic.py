@@ -38,7 +38,7 @@ class Leads:
 
 
 # per-attempt draws, in the order each queue's stream makes them (old draws first: pinned results hold)
-DRAWS = ("patience", "base", "reached", "retry", "delay", "wrap", "u")
+DRAWS = ("patience", "base", "reached", "retry", "delay", "wrap", "u", "xfer")
 
 
 @dataclass
@@ -67,6 +67,7 @@ class Jobs:
     blocks: list[tuple[int, int]]
     leads: Leads
     late: Callable[[int, int], dict[str, float]] | None = None
+    keyed: Callable[[int, int, int], dict[str, float]] | None = None  # (root, attempt, queue): a transfer leg
     start: list[float] = field(default_factory=list)
     answer: list[float] = field(default_factory=list)
     end: list[float] = field(default_factory=list)
@@ -77,12 +78,15 @@ class Jobs:
         n = len(self.q)
         self.start, self.answer, self.end = [math.nan] * n, [math.nan] * n, [math.nan] * n
         self.agent, self.status = [-1] * n, [WAITING] * n
+        self.leg = [0] * n  # 1 for the leg of a transferred call in the queue it was transferred to
         self._cache: dict[str, np.ndarray] = {}
         # later attempts are looked up one by one in the hot loops: plain lists are much faster
         self.width = self.m["base"].shape[1] if self.m["base"].ndim == 2 else 1
         multi = self.width > 1 or self.late is not None
         self._natt: list[int] = self.attempts.tolist() if multi else []
         self._flat: dict[str, list[Any]] = {k: v.ravel().tolist() if multi else [] for k, v in self.m.items()}
+        if self.keyed is not None and not multi:  # transfer decisions are looked up per answered call
+            self._flat["xfer"] = self.m["xfer"].ravel().tolist()
 
     def outcome_attempt(self) -> np.ndarray:
         """Each job's attempt index into per-attempt outcome draws: a caller is answered at most
@@ -109,8 +113,8 @@ class Jobs:
 
     def wants_retry(self, j: int) -> bool:
         """Whether job ``j`` would be followed by another attempt (if it failed)."""
-        if not self._natt:
-            return False
+        if not self._natt or self.leg[j]:
+            return False  # a transferred caller who hangs up in the second queue does not call back
         r, k = self.root[j], self.att[j] + 1
         return k < self._natt[r] and bool(self.draw("retry", r, k - 1))
 
@@ -129,10 +133,16 @@ class Jobs:
     def add_overflow(self, j: int, q: int, t: float, patience_left: float) -> int:
         """Job ``j``'s caller moves to queue ``q`` at ``t`` (same attempt, same needs, patience left)."""
         return self._append(q, t, self.root[j], self.att[j], patience_left, self.base[j], self.wrap[j],
-                            self.reached[j], self.u[j])
+                            self.reached[j], self.u[j], self.leg[j])
+
+    def add_transfer(self, j: int, q: int, t: float) -> int:
+        """Job ``j``'s call is transferred to queue ``q`` at ``t``: a new leg with that queue's
+        patience, talk and wrap-up, drawn from a stream keyed by (caller, attempt, queue)."""
+        d = self.keyed(self.root[j], self.att[j], q)  # type: ignore[misc]
+        return self._append(q, t, self.root[j], self.att[j], d["patience"], d["base"], d["wrap"], True, d["u"], 1)
 
     def _append(self, q: int, t: float, r: int, k: int, pat: float, base: float, wrap: float, reached: bool,
-                u: float) -> int:
+                u: float, leg: int = 0) -> int:
         self.q.append(q)
         self.arrive.append(t)
         self.root.append(r)
@@ -147,6 +157,7 @@ class Jobs:
         self.end.append(math.nan)
         self.agent.append(-1)
         self.status.append(WAITING)
+        self.leg.append(leg)
         return len(self.q) - 1
 
 
@@ -245,6 +256,7 @@ def attempt_draws(q: QueueSpec, rng: np.random.Generator, shape: tuple[int, ...]
         d["delay"] = q.delay_dist().sample(rng, shape)
     d["wrap"] = q.wrap.sample(rng, shape) if q.wrap is not None else np.full(shape, q.wrap_s)
     d["u"] = rng.random(shape) if needs_u(q) else np.zeros(shape)
+    d["xfer"] = rng.random(shape) if q.transfer_prob > 0 else np.ones(shape)  # transferred when below the prob.
     return d
 
 
@@ -271,12 +283,25 @@ def draw_traffic(s: Scenario, seed: np.random.SeedSequence) -> Jobs:
     n_all = len(cat["t"])
     first = {k: cat[k][:, 0].tolist() if n_all else [] for k in DRAWS}
     late = _late_draws(s, streams, cat["qi"].astype(np.int64)) if UNLIMITED in natt else None
+    keyed = _transfer_draws(s, streams) if any(q.transfer_prob > 0 for q in s.queues) else None
     return Jobs(
         q=cat["qi"].astype(np.int64).tolist(), arrive=cat["t"].tolist(), root=list(range(n_all)), att=[0] * n_all,
         patience=first["patience"], base=first["base"], wrap=first["wrap"], reached=first["reached"], u=first["u"],
         root_queue=cat["qi"].astype(np.int64), root_lead=cat["lead"].astype(np.int64), root_quality=cat["qual"],
         attempts=cat["natt"].astype(np.int64), m={k: cat[k] for k in DRAWS}, blocks=blocks, leads=leads, late=late,
+        keyed=keyed,
     )
+
+
+def _transfer_draws(s: Scenario, streams: list[np.random.SeedSequence]) -> Callable[[int, int, int], dict[str, float]]:
+    """Draws of a transfer leg in queue ``q`` for caller ``r``'s attempt ``k``, from ``q``'s distributions."""
+
+    def keyed(r: int, k: int, q: int) -> dict[str, float]:
+        ss = streams[q]
+        rng = np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 1 << 21, r, k)))
+        return {n: v.item() for n, v in attempt_draws(s.queues[q], rng, (1,)).items()}
+
+    return keyed
 
 
 def _late_draws(s: Scenario, streams: list[np.random.SeedSequence], root_queue: np.ndarray
