@@ -1,0 +1,71 @@
+"""Outbound dialing rules of the threshold dialer, checked on the records of a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from closeloop.errors import ScenarioError
+from closeloop.sim.dists import make
+from closeloop.sim.runner import run_once
+from closeloop.sim.scenario import Agent, Center, QueueSpec, Scenario, validate
+from closeloop.sim.traffic import NO_ANSWER, SERVED
+
+
+def _blend(leads_per_hour: float = 0.0, **params: object) -> Scenario:
+    return Scenario(
+        days=0.3, seed=4, centers=[Center("c")], policy="threshold_dialer",
+        policy_params={"review_s": 5.0, **params},
+        queues=[QueueSpec("in", call_type="sales", skill="sales", priority=1, rate_per_hour=80.0,
+                          talk=make("exponential", mean=180.0), patience=make("exponential", mean=120.0)),
+                QueueSpec("out", call_type="sales", direction="outbound", skill="outbound",
+                          initial_leads=0 if leads_per_hour else 3000, rate_per_hour=leads_per_hour,
+                          reach_prob=0.4, handle_mean_s=200.0, wrap_s=5.0)],
+        agents=[Agent(f"i{i}", "c", {"sales": 5}, group="inbound_only") for i in range(4)]
+        + [Agent(f"b{i}", "c", {"sales": 5, "outbound": 5}, group="blended") for i in range(4)],
+    )
+
+
+def _spans(j, k_agent: int) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    ag, st = np.asarray(j.agent), np.asarray(j.status)
+    start, end, wrap = np.asarray(j.start), np.asarray(j.end), np.asarray(j.wrap)
+    m = (ag == k_agent) & np.isin(st, (SERVED, NO_ANSWER))
+    return sorted(zip(start[m], end[m] + np.where(st[m] == SERVED, wrap[m], 0.0), strict=True))
+
+
+def test_dialing_only_when_a_call_ends() -> None:
+    r = run_once(_blend(60.0, dial_on="call_end"))  # few leads: on every event they would be dialled on arrival
+    j = r.jobs
+    q, st = np.asarray(j.q), np.asarray(j.status)
+    dials = np.flatnonzero((q == 1) & np.isin(st, (SERVED, NO_ANSWER)))
+    assert len(dials) > 100
+    frees = np.sort(np.concatenate([[e for _, e in _spans(j, a)] for a in range(8)]))
+    for k in dials:  # some agent became free at that very moment (or the day started)
+        t = j.start[k]
+        i = np.searchsorted(frees, t)
+        near = [abs(frees[x] - t) for x in (i - 1, i) if 0 <= x < len(frees)]
+        assert t == 0.0 or min(near) < 1e-6
+    every = run_once(_blend(60.0))
+    ej = every.jobs
+    waits = [ej.start[k] - ej.arrive[k] for k in np.flatnonzero(np.asarray(ej.q) == 1) if ej.status[k] != 0]
+    mine = [j.start[k] - j.arrive[k] for k in dials]
+    assert np.mean(waits) < np.mean(mine)  # leads wait less when every event may trigger a dial
+
+
+def test_only_the_chosen_groups_count_toward_the_threshold() -> None:
+    r = run_once(_blend(count_groups="inbound_only", min_idle=2))
+    j = r.jobs
+    q, st = np.asarray(j.q), np.asarray(j.status)
+    dials = np.flatnonzero((q == 1) & np.isin(st, (SERVED, NO_ANSWER)))
+    assert len(dials) > 50
+    spans = {a: _spans(j, a) for a in range(4)}  # the inbound-only agents
+    for k in dials:
+        t = j.start[k]
+        idle = sum(1 for a in range(4) if not any(s <= t < e for s, e in spans[a]))
+        assert idle >= 2
+    assert all(r.world.scenario.agents[j.agent[k]].group == "blended" for k in dials)
+
+
+def test_a_bad_dialing_rule_is_a_scenario_error() -> None:
+    with pytest.raises(ScenarioError, match="dial_on"):
+        validate(_blend(dial_on="sometimes"))
