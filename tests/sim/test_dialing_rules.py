@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pytest
 
@@ -69,3 +72,25 @@ def test_only_the_chosen_groups_count_toward_the_threshold() -> None:
 def test_a_bad_dialing_rule_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match="dial_on"):
         validate(_blend(dial_on="sometimes"))
+
+
+def test_leads_are_dialled_only_inside_the_dialing_window() -> None:
+    s = _blend(30.0)
+    s.days, s.timezone = 2.0, "America/Chicago"
+    s.start = s.start.replace(tzinfo=ZoneInfo("America/Chicago"))
+    s.queues[1].dial_window = "09:00-17:30"
+    s.queues[1].retry_after_s = 1800.0
+    r = run_once(s)
+    j = r.jobs
+    q, st = np.asarray(j.q), np.asarray(j.status)
+    dials = np.flatnonzero((q == 1) & np.isin(st, (SERVED, NO_ANSWER)))
+    local = [(s.start + timedelta(seconds=float(j.start[k]))).astimezone(ZoneInfo(s.timezone)) for k in dials]
+    minutes = np.array([t.hour * 60 + t.minute + t.second / 60 for t in local])
+    assert len(dials) > 100
+    assert ((minutes >= 9 * 60) & (minutes <= 17.5 * 60)).all()
+    assert (minutes < 9 * 60 + 1).sum() > 5  # leads parked overnight are dialled as the window opens
+    redials = [k for k in dials if j.att[k] > 0]
+    assert redials  # redials coming due after hours waited for the next window too
+    with pytest.raises(ScenarioError, match="dial_window"):
+        s.queues[1].dial_window = "9-17"
+        validate(s)

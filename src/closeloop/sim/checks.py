@@ -117,6 +117,17 @@ def _check_limits(s: Scenario, q) -> None:  # type: ignore[no-untyped-def]
             raise ScenarioError(p, f"{key}.overflow_to", f"{q.overflow_to!r} is not another queue; queues: {names}")
         if q.max_wait_s <= 0:
             raise ScenarioError(p, f"{key}.max_wait_s", "must be > 0 when overflow_to is set")
+    if q.dial_window:
+        import re
+
+        if not q.outbound or not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", q.dial_window):
+            raise ScenarioError(p, f"{key}.dial_window", f"{q.dial_window!r}: an outbound campaign's window is like "
+                                                         "`08:00-20:00`")
+        try:
+            for part in q.dial_window.split("-"):
+                parse_time(part.strip())
+        except ValueError:
+            raise ScenarioError(p, f"{key}.dial_window", f"{q.dial_window!r} has a time that is not HH:MM") from None
     if q.transfer_prob > 0:
         target = next((x for x in s.queues if x.name == q.transfer_to and x.name != q.name), None)
         if target is None:

@@ -22,9 +22,10 @@ from closeloop.sim.limits import Limits
 from closeloop.sim.roster import Roster
 from closeloop.sim.scenario import StaffPlan
 from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, Jobs
+from closeloop.sim.windows import Windows
 from closeloop.sim.world import World
 
-END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP, STAFF, TRANSFER = range(12)
+END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP, STAFF, TRANSFER, WINDOW = range(13)
 
 
 class EventEngine:
@@ -49,6 +50,7 @@ class EventEngine:
         self.xfer = [(q.transfer_prob, self.qnames.index(q.transfer_to), q.conference) if q.transfer_prob > 0 else None
                      for q in qs]
         self.held: dict[int, tuple[int, int]] = {}  # transfer leg -> (first leg, its agent) held in conference
+        self.windows = Windows(world.scenario, self.state) if any(q.dial_window for q in qs) else None
 
     def push(self, t: float, kind: int, x: object = None, y: object = None) -> None:
         """Schedule an event (ties keep the order they were pushed in)."""
@@ -68,6 +70,9 @@ class EventEngine:
         if self.roster is not None:
             for t, plan in self.roster.boundaries():
                 self.push(t, STAFF, plan)
+        if self.windows is not None:
+            for t, qi, opens in self.windows.events():
+                self.push(t, WINDOW, qi, opens)
         nf = jobs.n_fresh
         order = np.argsort(np.asarray(jobs.arrive[:nf]), kind="stable").tolist()
         arrive = jobs.arrive
@@ -121,6 +126,11 @@ class EventEngine:
                 self._arrive(nj)
         elif kind == HANG_UP:
             self.lim.hang_up(x)  # type: ignore[arg-type]
+        elif kind == WINDOW:
+            if y:
+                self.windows.reopen(x, self._arrive)  # type: ignore[union-attr,arg-type]
+            else:
+                self.windows.close(x, self.qnames[x])  # type: ignore[union-attr,index,arg-type]
         elif kind == TRANSFER:
             self._transfer(x)  # type: ignore[arg-type]
         elif kind == STAFF:
@@ -130,6 +140,8 @@ class EventEngine:
         jobs, st = self.jobs, self.state
         qi = jobs.q[j]
         qname = self.qnames[qi]
+        if self.windows is not None and self.windows.park(qi, j):
+            return
         lim = self.lim.on[qi]
         if lim and self.lim.no_line(qi, j):
             self._retry(j)

@@ -101,9 +101,9 @@ def run_once(
 
 def fast_path_applies(s: Scenario) -> bool:
     """The fast path models FCFS pools with longest-idle choice and fixed duty: no limits, no other
-    selection, no staffing plans, no transfers."""
+    selection, no staffing plans, no transfers, no dialing windows."""
     return not any(q.limited or q.agent_selection != "longest_idle" or q.transfer_prob > 0 for q in s.queues
-                   ) and not any(a.plan is not None for a in s.agents)
+                   ) and not any(a.plan is not None for a in s.agents) and not any(q.dial_window for q in s.queues)
 
 
 def _one(args: tuple[Any, ...]) -> tuple[dict[str, dict[str, Any]], int, float]:

@@ -163,6 +163,7 @@ class QueueSpec:
     ring_s: float = _f(25.0, "Outbound: seconds an unanswered dial takes.", 0.0)
     connect_s: float = _f(6.0, "Outbound: seconds from dial to answer when reached.", 0.0)
     max_attempts: int = _f(3, "Outbound: dials per lead at most.", 1, 20)
+    dial_window: str = _f("", "Outbound: dial only between these local times, `HH:MM-HH:MM` (empty: always).")
     retry_after_s: float = _f(3600.0, "Outbound: seconds before redialling an unreached lead.", 0.0)
     leads: list[Lead] | None = None
 
