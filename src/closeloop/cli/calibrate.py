@@ -24,9 +24,10 @@ def _date(text: str | None, flag: str) -> date | None:
         raise InputError(f"{flag}: {text!r} is not a date like 1999-01-31") from None
 
 
-def read_calls(workspace: Path | None, queues: list[str] | None, start: datetime | None, end: datetime | None
-               ) -> tuple[Any, list[dict[str, Any]]]:
-    """Inbound calls of the workspace (optionally some queues, offered in [start, end)), and its centers."""
+def read_calls(workspace: Path | None, queues: list[str] | None, start: datetime | None, end: datetime | None,
+               centers_only: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+    """Inbound calls of the workspace (optionally some queues, offered in [start, end)) — or with
+    ``centers_only`` just their distinct center ids — and the centers' records."""
     from closeloop.warehouse import open_warehouse
 
     where, params = ["direction = 'inbound'"], []
@@ -40,7 +41,8 @@ def read_calls(workspace: Path | None, queues: list[str] | None, start: datetime
         where.append("offered_at < ?")
         params.append(end)
     with open_warehouse(settings_for(workspace), read_only=True) as wh:
-        calls = wh.query(f"SELECT * FROM calls WHERE {' AND '.join(where)}", params)
+        what = "DISTINCT center_id" if centers_only else "*"
+        calls = wh.query(f"SELECT {what} FROM calls WHERE {' AND '.join(where)}", params)
         centers = wh.query("SELECT center_id, country, timezone FROM centers").to_pylist()
     return calls, centers
 
@@ -81,7 +83,7 @@ def calibrate(
 
     wanted = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     first, last = _date(date_from, "--from"), _date(date_to, "--to")
-    calls, centers = read_calls(workspace, wanted, None, None)
+    calls, centers = read_calls(workspace, wanted, None, None, centers_only=True)
     center_ids = sorted(set(calls["center_id"].to_pylist())) if calls.num_rows else []
     known = {c["center_id"]: c for c in centers}
     tz = timezone or next((known[c]["timezone"] for c in center_ids if c in known), "UTC")
@@ -90,9 +92,9 @@ def calibrate(
     calls, _ = read_calls(workspace, wanted, start, end)
     if calls.num_rows == 0:
         raise InputError("no inbound calls in the workspace for these queues and dates: nothing to calibrate")
-    from closeloop.sim.calibrate import _epoch
+    from closeloop.sim.calibrate import epoch_seconds
 
-    offered = _epoch(calls["offered_at"])
+    offered = epoch_seconds(calls["offered_at"])
     p_start, p_days = period(float(offered.min()), float(offered.max()), tz)
     if start is not None:
         p_start = start

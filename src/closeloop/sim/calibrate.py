@@ -85,7 +85,8 @@ class Calls:
         return np.isfinite(self.answered)
 
 
-def _epoch(col: pa.ChunkedArray) -> np.ndarray:
+def epoch_seconds(col: pa.ChunkedArray) -> np.ndarray:
+    """UTC epoch seconds of a timestamp column without nulls."""
     us = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
     return np.asarray(us.to_numpy(zero_copy_only=False), dtype=float) / 1e6 if len(col) else np.empty(0)
 
@@ -94,7 +95,7 @@ def _epoch_nan(col: pa.ChunkedArray) -> np.ndarray:
     valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     out = np.full(len(col), np.nan)
     if valid.any():
-        out[valid] = _epoch(col.filter(pa.array(valid)))
+        out[valid] = epoch_seconds(col.filter(pa.array(valid)))
     return out
 
 
@@ -395,5 +396,5 @@ def day_start(day: datetime, tz: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz))
 
 
-__all__ = ["Calibration", "Calls", "QueueFit", "calibrate", "calls_from_table", "day_start", "local_seconds",
-           "period", "shift_groups"]
+__all__ = ["Calibration", "Calls", "QueueFit", "calibrate", "calls_from_table", "day_start", "epoch_seconds",
+           "local_seconds", "period", "shift_groups"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from closeloop.routing import Contact, RouterState
+from closeloop.routing import RouterState
 from closeloop.sim.scenario import Scenario
 from closeloop.sim.shifts import duty_intervals, parse_time
 
@@ -66,4 +66,4 @@ class Windows:
             arrive(j)
 
 
-__all__ = ["Contact", "Windows", "window_spans"]
+__all__ = ["Windows", "window_spans"]
