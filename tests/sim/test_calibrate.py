@@ -256,3 +256,33 @@ def test_a_replay_twin_follows_the_period_half_hour_by_half_hour() -> None:
     # on duty as planned: idle agents leave at a drop, busy ones at most one call later
     staffed = sum(b - a for spans in r.world.duty for a, b in spans)
     assert 1800.0 * sum(cal.period_staffing) <= staffed + 1e-6
+
+
+def test_skill_groups_recover_who_serves_what() -> None:
+    from closeloop.sim.twin_skills import agent_skills
+
+    day = [0.0] * 16 + [30.0] * 24 + [0.0] * 8
+    s = Scenario(
+        name="skills", start=START, days=7, timezone=TZ, seed=3, policy="global_order",
+        centers=[Center("c", timezone=TZ)],
+        queues=[QueueSpec("main", call_type="care", skill="main", rate_per_hour=day,
+                          talk=make("exponential", mean=200.0)),
+                QueueSpec("english", call_type="care", skill="english", rate_per_hour=[r / 6 for r in day],
+                          talk=make("exponential", mean=200.0))],
+        agents=[Agent(f"m{i}", "c", {"main": 5}) for i in range(3)]
+        + [Agent(f"e{i}", "c", {"main": 5, "english": 5}) for i in range(2)],
+    )
+    t = run_once(s).calls()
+    c = calls_from_table(t, START, TZ)
+    skills = agent_skills(c)
+    assert {a: sorted(v) for a, v in skills.items()} == {
+        **{f"m{i}": ["main"] for i in range(3)}, **{f"e{i}": ["english", "main"] for i in range(2)}}
+    cal = calibrate(c, "c", TZ, START, 7, skill_groups=True)
+    assert sorted(q for q, _ in cal.skill_groups) == [["english", "main"], ["main"]]
+    weekly = {tuple(q): w for q, w in cal.skill_groups}
+    total = np.add(weekly[("english", "main")], weekly[("main",)])
+    assert total.max() == 5 and np.median(total[total > 0]) == 5  # the five agents, busy all day
+    assert max(weekly[("english", "main")]) == 2
+    twin = parse_scenario(to_toml(cal), "twin.toml")
+    validate(twin)
+    assert {tuple(sorted(a.skills)) for a in twin.agents} == {("english", "main"), ("main",)}

@@ -66,6 +66,9 @@ def calibrate(
     replay: Annotated[bool, typer.Option("--replay", help="Staff each half-hour of the period as it was "
                                                           "(a staffing plan) instead of a typical week of shifts.")
                       ] = False,
+    skill_groups: Annotated[bool, typer.Option("--skill-groups", help="Give each agent the queues it really "
+                                                                      "served and staff each skill group (instead "
+                                                                      "of one generalist pool).")] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -102,7 +105,9 @@ def calibrate(
         p_days = round((end - p_start).total_seconds() / 86400)
     c = calls_from_table(calls, p_start, tz, caller_column if caller_column in calls.column_names else None)
     center = center_ids[0] if len(center_ids) == 1 else "center"
-    cal = fit(c, center, tz, p_start, p_days, sl_threshold, callback_window, max_ks, idle_gap, replay)
+    if replay and skill_groups:
+        raise InputError("--replay and --skill-groups do not combine yet: choose one")
+    cal = fit(c, center, tz, p_start, p_days, sl_threshold, callback_window, max_ks, idle_gap, replay, skill_groups)
     cal.country = known.get(center, {}).get("country") or "US"
     out.write_text(to_toml(cal, f"{calls.num_rows:,} calls from the workspace"), encoding="utf-8")
     emit_rows(_summary(cal), fmt, title=f"twin of {center}: {p_days} days from {p_start.date()} ({tz}), "

@@ -158,6 +158,7 @@ class Calibration:
     shared_queues: list[str] = field(default_factory=list)
     period_staffing: list[int] = field(default_factory=list)  # per half-hour of the period
     replay: bool = False  # staff with period_staffing (a staffing plan) instead of weekly shifts
+    skill_groups: list[tuple[list[str], list[int]]] = field(default_factory=list)  # (queues, weekly staffing)
 
     def agent_groups(self) -> list[AgentGroup]:
         """The twin's agents: weekly shifts, or (``replay``) one group following the period's staffing."""
@@ -165,6 +166,11 @@ class Calibration:
         if self.replay:
             return [AgentGroup(center=self.center_id, count=max(self.period_staffing, default=1), skills=skills,
                                prefix="T-", staffing=list(self.period_staffing), staffing_interval_s=SLOT_S)]
+        if self.skill_groups:
+            return [AgentGroup(center=self.center_id, count=n, prefix=f"G{g}S{i:03d}-", shift=sh,
+                               skills=";".join(f"{_skill(q)}:5" for q in queues))
+                    for g, (queues, weekly) in enumerate(self.skill_groups)
+                    for i, (sh, n) in enumerate(shift_groups(weekly))]
         return [AgentGroup(center=self.center_id, count=n, skills=skills, prefix=f"T{i:03d}-", shift=sh)
                 for i, (sh, n) in enumerate(shift_groups(self.staffing))]
 
@@ -337,7 +343,7 @@ def shift_groups(staffing: list[int]) -> list[tuple[Shift, int]]:
 
 def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_threshold_s: float = 20.0,
               callback_window_s: float = 3600.0, max_ks: float = 0.05, idle_gap_s: float = 1800.0,
-              replay: bool = False) -> Calibration:
+              replay: bool = False, skill_groups: bool = False) -> Calibration:
     """A calibrated twin of the calls ``c`` (see the module docstring for each estimate)."""
     if not len(c.queue):
         raise InputError("no inbound calls in the period: nothing to calibrate")
@@ -379,8 +385,16 @@ def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_
     for f in fits:
         f.busyness_sd = own[f.name]
     staffing, period_staffing = concurrency_staffing(c, start, days, arriving, idle_gap_s)
+    groups = []
+    if skill_groups:
+        from closeloop.sim.twin_skills import group_staffing
+
+        kept = {f.name for f in fits}
+        groups = [(sorted(set(g) & kept), w) for g, w in group_staffing(c, start, days, arriving, idle_gap_s)
+                  if set(g) & kept]
     return Calibration(center_id, tz, start, days, fits, staffing, sl_threshold_s, notes=notes, shared_sd=shared_sd,
-                       shared_queues=shared_queues, period_staffing=period_staffing, replay=replay)
+                       shared_queues=shared_queues, period_staffing=period_staffing, replay=replay,
+                       skill_groups=groups)
 
 
 def period(first_s: float, last_s: float, tz: str) -> tuple[datetime, int]:
