@@ -286,3 +286,23 @@ def test_skill_groups_recover_who_serves_what() -> None:
     twin = parse_scenario(to_toml(cal), "twin.toml")
     validate(twin)
     assert {tuple(sorted(a.skills)) for a in twin.agents} == {("english", "main"), ("main",)}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--timezone", "Mars/Base"], "unknown time zone"),
+    (["--from", "2026-03-08", "--to", "2026-03-02"], "is after"),
+    (["--caller-column", "nope"], "no column 'nope'"),
+])
+def test_calibrate_says_what_is_wrong_with_its_options(tmp_path: Path, args: list[str], message: str) -> None:
+    from closeloop.errors import InputError
+    from closeloop.ingest import ingest_arrow
+    from closeloop.settings import load_settings
+    from closeloop.warehouse import open_warehouse
+
+    invoke("init", str(tmp_path), cwd=tmp_path)
+    with open_warehouse(load_settings(tmp_path)) as wh:
+        for record, table in run_once(_truth(days=1)).tables().items():
+            if table.num_rows:
+                ingest_arrow(wh, record, table, source="truth")
+    with pytest.raises(InputError, match=message):
+        invoke("calibrate", "-o", str(tmp_path / "x.toml"), *args, cwd=tmp_path)

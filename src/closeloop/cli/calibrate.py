@@ -86,6 +86,16 @@ def calibrate(
 
     wanted = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     first, last = _date(date_from, "--from"), _date(date_to, "--to")
+    if first and last and first > last:
+        raise InputError(f"--from {first} is after --to {last}")
+    if timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError(f"--timezone: unknown time zone {timezone!r} (use an IANA name like Asia/Jerusalem)"
+                             ) from None
     calls, centers = read_calls(workspace, wanted, None, None, centers_only=True)
     center_ids = sorted(set(calls["center_id"].to_pylist())) if calls.num_rows else []
     known = {c["center_id"]: c for c in centers}
@@ -103,7 +113,7 @@ def calibrate(
         p_start = start
     if end is not None:
         p_days = round((end - p_start).total_seconds() / 86400)
-    c = calls_from_table(calls, p_start, tz, caller_column if caller_column in calls.column_names else None)
+    c = calls_from_table(calls, p_start, tz, caller_column or None)
     center = center_ids[0] if len(center_ids) == 1 else "center"
     if replay and skill_groups:
         raise InputError("--replay and --skill-groups do not combine yet: choose one")
