@@ -266,7 +266,7 @@ class EventEngine:
                 e = ans + jobs.base[j] * w.factor[qi][ai]
                 jobs.answer[j], jobs.status[j], free = ans, SERVED, e + jobs.wrap[j]
             else:
-                e = free = now + w.ring_s[qi]
+                e = free = now + (w.wrong_s[qi] if jobs.u[j] else w.ring_s[qi])
                 jobs.status[j] = NO_ANSWER
                 if jobs.wants_retry(j):
                     nj = jobs.add_attempt(j, jobs.retry_at(j, e))
@@ -303,7 +303,7 @@ class EventEngine:
                 st.counters.extra["in_flight"] = st.counters.extra.get("in_flight", 0) + 1
                 self.push(st.now + w.connect_s[qi], CONNECT, j)
             else:
-                jobs.end[j] = st.now + w.ring_s[qi]
+                jobs.end[j] = st.now + (w.wrong_s[qi] if jobs.u[j] else w.ring_s[qi])
                 jobs.status[j] = NO_ANSWER
                 if jobs.wants_retry(j):
                     nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]))

@@ -235,7 +235,7 @@ class PooledEngine:
         arrive, base, wrap, reached = jobs.arrive, jobs.base, jobs.wrap, jobs.reached
         start, answer, end, agent, status = jobs.start, jobs.answer, jobs.end, jobs.agent, jobs.status
         heap, re, fac, free = self.heaps[q], self.re[q], w.factor[q], self.free
-        conn, ring = w.connect_s[q], w.ring_s[q]
+        conn, ring, wrong, u = w.connect_s[q], w.ring_s[q], w.wrong_s[q], jobs.u
         p, hi = self.ptr[q], self.hi[q]
         while heap:
             if p < hi:
@@ -260,7 +260,7 @@ class PooledEngine:
                 nf = e + wrap[j]
                 answer[j], status[j] = ans, SERVED
             else:
-                e = nf = s + ring
+                e = nf = s + (wrong if u[j] else ring)
                 status[j] = NO_ANSWER
                 if jobs.wants_retry(j):
                     nj = jobs.add_attempt(j, jobs.retry_at(j, e))

@@ -164,6 +164,9 @@ class QueueSpec:
     connect_s: float = _f(6.0, "Outbound: seconds from dial to answer when reached.", 0.0)
     max_attempts: int = _f(3, "Outbound: dials per lead at most.", 1, 20)
     dial_window: str = _f("", "Outbound: dial only between these local times, `HH:MM-HH:MM` (empty: always).")
+    right_party_prob: float = _f(1.0, "Outbound: share of reached dials that reach the right person.", 0.0, 1.0)
+    wrong_party_s: float = _f(30.0, "Outbound: seconds a dial that reached the wrong person takes after connecting.",
+                              0.0)
     retry_after_s: float = _f(3600.0, "Outbound: seconds before redialling an unreached lead.", 0.0)
     leads: list[Lead] | None = None
 

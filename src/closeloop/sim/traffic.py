@@ -247,7 +247,12 @@ def attempt_draws(q: QueueSpec, rng: np.random.Generator, shape: tuple[int, ...]
     pd = q.patience_dist()
     d: dict[str, np.ndarray] = {"patience": pd.sample(rng, shape) if pd is not None else np.full(shape, np.inf)}
     d["base"] = q.talk_dist().sample(rng, shape)
-    d["reached"] = rng.random(shape) < q.reach_prob if q.outbound else np.ones(shape, dtype=bool)
+    if q.outbound:
+        u = rng.random(shape)  # one uniform: right party below reach x right-party, wrong party up to reach
+        d["reached"] = u < q.reach_prob * q.right_party_prob if q.right_party_prob < 1 else u < q.reach_prob
+        wrong = (u < q.reach_prob) & ~d["reached"]
+    else:
+        d["reached"], wrong = np.ones(shape, dtype=bool), None
     if q.outbound:
         d["retry"] = np.ones(shape, dtype=bool)
         d["delay"] = np.full(shape, q.retry_after_s)
@@ -255,7 +260,8 @@ def attempt_draws(q: QueueSpec, rng: np.random.Generator, shape: tuple[int, ...]
         d["retry"] = rng.random(shape) < q.retrial_prob
         d["delay"] = q.delay_dist().sample(rng, shape)
     d["wrap"] = q.wrap.sample(rng, shape) if q.wrap is not None else np.full(shape, q.wrap_s)
-    d["u"] = rng.random(shape) if needs_u(q) else np.zeros(shape)
+    # inbound: the caller's uniform (balking, random agent); outbound: 1.0 marks a wrong-party dial
+    d["u"] = rng.random(shape) if needs_u(q) else (wrong.astype(float) if wrong is not None else np.zeros(shape))
     d["xfer"] = rng.random(shape) if q.transfer_prob > 0 else np.ones(shape)  # transferred when below the prob.
     return d
 
