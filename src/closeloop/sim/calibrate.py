@@ -159,6 +159,7 @@ class Calibration:
     period_staffing: list[int] = field(default_factory=list)  # per half-hour of the period
     replay: bool = False  # staff with period_staffing (a staffing plan) instead of weekly shifts
     skill_groups: list[tuple[list[str], list[int]]] = field(default_factory=list)  # (queues, weekly staffing)
+    idle_gap_s: float = 1800.0  # staffing: an agent idle longer than this between calls counts as away
 
     def agent_groups(self) -> list[AgentGroup]:
         """The twin's agents: weekly shifts, or (``replay``) one group following the period's staffing."""
@@ -394,7 +395,7 @@ def calibrate(c: Calls, center_id: str, tz: str, start: datetime, days: int, sl_
                   if set(g) & kept]
     return Calibration(center_id, tz, start, days, fits, staffing, sl_threshold_s, notes=notes, shared_sd=shared_sd,
                        shared_queues=shared_queues, period_staffing=period_staffing, replay=replay,
-                       skill_groups=groups)
+                       skill_groups=groups, idle_gap_s=idle_gap_s)
 
 
 def period(first_s: float, last_s: float, tz: str) -> tuple[datetime, int]:

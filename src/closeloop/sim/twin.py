@@ -43,7 +43,10 @@ def to_toml(cal: Calibration, source: str = "") -> str:
     out = [f"# Digital twin calibrated by closeloop from {sum(q.calls for q in cal.queues):,} inbound calls"
            + (f" ({source})" if source else ""),
            f"# period: {cal.start.isoformat()} + {cal.days} days, time zone {cal.timezone}",
-           "# staffing: agents seen on a call in each half-hour (handled-call concurrency), weekly average",
+           f"# staffing from handled calls: an agent is present from a call's start to the end of its last call "
+           f"before an idle gap over {cal.idle_gap_s / 60:g} min; "
+           + ("each half-hour of the period as it was" if cal.replay else "the weekly average per half-hour")
+           + ("; skill groups from the queues each agent served" if cal.skill_groups else "; a generalist pool"),
            *[f"# note: {n}" for n in cal.notes], "",
            "[scenario]", f'name = "{s.name}"', f"start = {cal.start.isoformat()}", f"days = {cal.days}",
            f'timezone = "{cal.timezone}"', "seed = 1", "", "[policy]", 'name = "global_order"', "",
