@@ -2,7 +2,9 @@
 
 Conventions (docs/simulator.md):
 
-* ``offered`` (inbound) = answered + abandoned + still waiting at the end; (outbound) = dials.
+* ``offered`` (inbound) = answered + abandoned + still waiting at the end + blocked, balked
+  and timed out (message or overflow; ``blocked``, ``balked`` and ``timed_out`` are their
+  shares of offered calls, given for queues with limits); (outbound) = dials.
 * ``service_level`` = answered within the queue's threshold / (answered + abandoned counted
   per ``sl_abandons``: ``include_all`` (default), ``exclude_short`` (abandons within
   ``short_abandon_s`` leave the denominator) or ``exclude_all``).
