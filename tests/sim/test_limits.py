@@ -170,6 +170,27 @@ def test_a_returning_caller_keeps_its_patience_when_asked() -> None:
         assert r.engine == "fast"
 
 
+def test_a_returning_caller_keeps_the_patience_it_has_left() -> None:
+    """Blocked callers (who waited nothing) and callers who left a message after the maximum
+    wait come back with their patience less the time they already waited; both engines agree
+    where both apply (abandon call-backs on the fast path)."""
+    s = _queue(2, 200.0, 60.0, days=1.0, patience=make("gamma", mean=300.0, sd=150.0), capacity=1,
+               max_wait_s=40.0, retrial_prob=0.9, retrial_patience="remaining")
+    j = run_once(s).jobs
+    index = {(r, k): i for i, (r, k) in enumerate(zip(j.root, j.att, strict=True))}
+    later = [i for i in range(len(j.q)) if j.att[i] > 0]
+    assert len(later) > 200
+    for i in later:
+        prev = index[(j.root[i], j.att[i] - 1)]
+        left = j.patience[prev] - (j.end[prev] - j.arrive[prev])
+        assert j.patience[i] == pytest.approx(max(0.0, left))
+    plain = _queue(3, 200.0, 60.0, days=1.0, patience=make("exponential", mean=90.0), retrial_prob=0.9,
+                   retrial_patience="remaining")
+    fast, event = run_once(plain, engine="fast"), run_once(plain, engine="event")
+    assert sorted(fast.calls().to_pylist(), key=lambda r: r["call_id"]) == sorted(
+        event.calls().to_pylist(), key=lambda r: r["call_id"])
+
+
 def test_max_wait_leaves_a_message_or_overflows() -> None:
     s = Scenario(
         days=1.0, seed=4, centers=[Center("c")], policy="longest_idle",
@@ -281,7 +302,8 @@ def limited(draw: st.DrawFn) -> Scenario:
         balk_prob=draw(st.lists(st.floats(0.0, 1.0), max_size=4)),
         max_wait_s=draw(st.sampled_from([0.0, 15.0, 90.0])),
         retrial_prob=draw(st.sampled_from([0.0, 0.5, 1.0])), max_retrials=draw(st.sampled_from([-1, 0, 2])),
-        retrial_delay=make("exponential", mean=120.0), retrial_patience=draw(st.sampled_from(["fresh", "same"])),
+        retrial_delay=make("exponential", mean=120.0),
+        retrial_patience=draw(st.sampled_from(["fresh", "same", "remaining"])),
         agent_selection=draw(st.sampled_from(["longest_idle", "random"])),
     )
 

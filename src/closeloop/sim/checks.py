@@ -100,8 +100,9 @@ def _check_queue(s: Scenario, q, centers: set[str]) -> None:  # type: ignore[no-
 def _check_limits(s: Scenario, q) -> None:  # type: ignore[no-untyped-def]
     """Call-backs, capacity, overflow and agent selection."""
     p, key = s.source, f"queues.{q.name}"
-    if q.retrial_patience not in ("fresh", "same"):
-        raise ScenarioError(p, f"{key}.retrial_patience", f"{q.retrial_patience!r} is not one of fresh, same")
+    if q.retrial_patience not in ("fresh", "same", "remaining"):
+        raise ScenarioError(p, f"{key}.retrial_patience",
+                            f"{q.retrial_patience!r} is not one of fresh, same, remaining")
     if q.agent_selection not in ("longest_idle", "random", "ordered"):
         raise ScenarioError(p, f"{key}.agent_selection",
                             f"{q.agent_selection!r} is not one of longest_idle, random, ordered")

@@ -40,7 +40,7 @@ class EventEngine:
         self.qnames = [q.name for q in world.qdefs]
         self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))
         self.lim = Limits(world.scenario, self.state, jobs, self.push, MAX_WAIT, HANG_UP)
-        self.same_patience = [q.retrial_patience == "same" for q in world.scenario.queues]
+        self.patience_mode = [q.retrial_patience for q in world.scenario.queues]
         plans: dict[StaffPlan, list[int]] = {}
         for ai, a in enumerate(world.scenario.agents):
             if a.plan is not None:
@@ -205,7 +205,7 @@ class EventEngine:
         """A caller who abandoned, was blocked or balked calls back later, if it wants to."""
         jobs = self.jobs
         if jobs.wants_retry(j):
-            nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]), self.same_patience[jobs.q[j]])
+            nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]), self.patience_mode[jobs.q[j]])
             self.push(jobs.arrive[nj], RETRY, nj)
 
     def _connect(self, j: int) -> None:

@@ -60,7 +60,7 @@ class PooledEngine:
         self.ptr = [lo for lo, _ in jobs.blocks]
         self.hi = [hi for _, hi in jobs.blocks]
         self.re: list[list[tuple[float, int]]] = [[] for _ in range(nq)]
-        self.same = [q.retrial_patience == "same" for q in world.scenario.queues]
+        self.patience_mode = [q.retrial_patience for q in world.scenario.queues]
 
     # ---- driving ------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ class PooledEngine:
                 if d <= t1:
                     status[j], end[j] = ABANDONED, d
                     if jobs.wants_retry(j):
-                        nj = jobs.add_attempt(j, jobs.retry_at(j, d), self.same[q])
+                        nj = jobs.add_attempt(j, jobs.retry_at(j, d), self.patience_mode[q])
                         heapq.heappush(re, (arrive[nj], nj))
             elif f != inf:
                 s = f if f > a else a
@@ -226,7 +226,7 @@ class PooledEngine:
                 if status[k] == WAITING and d <= t1:
                     status[k], end[k] = ABANDONED, d
                     if jobs.wants_retry(k):
-                        nk = jobs.add_attempt(k, jobs.retry_at(k, d), self.same[q])
+                        nk = jobs.add_attempt(k, jobs.retry_at(k, d), self.patience_mode[q])
                         heapq.heappush(re, (arrive[nk], nk))
                         changed = True
 

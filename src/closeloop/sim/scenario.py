@@ -133,7 +133,8 @@ class QueueSpec:
     retrial_prob: float = _f(0.0, "Probability a caller who abandoned, was blocked or balked calls back.", 0.0, 1.0)
     retrial_delay_s: float = _f(600.0, "Mean delay before a call-back (exponential; see `retrial_delay`).", 0.0)
     max_retrials: int = _f(3, "Call-backs per caller at most (-1 = unlimited).", -1)
-    retrial_patience: str = _f("fresh", "`fresh`: a call-back draws a new patience; `same`: keeps the first one.")
+    retrial_patience: str = _f("fresh", "`fresh`: a call-back draws a new patience; `same`: keeps the first one; "
+                                        "`remaining`: keeps what is left after the time already waited.")
     capacity: int = _f(-1, "Waiting places; a caller finding them full is blocked (-1 = unlimited).", -1)
     trunks: int = _f(-1, "Lines held by this queue's calls waiting or talking; none free = blocked (-1 = unlimited).",
                      -1)

@@ -122,11 +122,18 @@ class Jobs:
         """When the next attempt after job ``j`` (failed at ``t``) arrives."""
         return t + self.draw("delay", self.root[j], self.att[j])
 
-    def add_attempt(self, j: int, t: float, same_patience: bool = False) -> int:
+    def add_attempt(self, j: int, t: float, patience: str = "fresh") -> int:
         """Append the next attempt of job ``j``'s caller or lead, arriving at ``t``; return its id.
-        ``same_patience``: the caller keeps its first attempt's patience (else a fresh draw)."""
+        ``patience``: ``fresh`` draws a new one, ``same`` keeps the first attempt's, ``remaining``
+        keeps what is left of it after the time already waited (a caller who ran out of patience
+        comes back with none: it is served only if an agent is free at once)."""
         r, k = self.root[j], self.att[j] + 1
-        pat = self.patience[j] if same_patience else self.draw("patience", r, k)
+        if patience == "fresh":
+            pat = self.draw("patience", r, k)
+        elif patience == "same":
+            pat = self.patience[j]
+        else:
+            pat = max(0.0, self.patience[j] - (self.end[j] - self.arrive[j]))
         return self._append(self.q[j], t, r, k, pat, self.draw("base", r, k), self.draw("wrap", r, k),
                             self.draw("reached", r, k), self.draw("u", r, k))
 
