@@ -150,7 +150,7 @@ def features(calls: int) -> None:
         ("capacity 20 (event)", {"capacity": 20}, "auto"),
         ("trunks 110 (event)", {"trunks": 110}, "auto"),
         ("balking (event)", {"balk_prob": [0.0, 0.01, 0.02, 0.05]}, "auto"),
-        ("max wait 60 s, message (event)", {"max_wait_s": 60.0}, "auto"),
+        ("max wait 60 s, message", {"max_wait_s": 60.0}, "auto"),
         ("random agent (event)", {"agent_selection": "random"}, "auto"),
     ]
     print(f"\nfeature costs on M/M/{C} at {LOAD / C:.0%} load, {calls:,} calls (engine CPU time):")

@@ -341,3 +341,17 @@ def test_limits_hold_for_random_queues(s: Scenario) -> None:
     for a in set(ag[served].tolist()):
         spans = sorted(zip(start[served & (ag == a)], (end + np.asarray(j.wrap))[served & (ag == a)], strict=True))
         assert all(s2 >= e1 - 1e-6 for (_, e1), (s2, _) in pairwise(spans))
+
+
+def test_a_maximum_wait_with_a_message_runs_on_the_fast_path_with_the_same_records() -> None:
+    from tests.sim.conftest import blended
+
+    s = blended(days=1)
+    s.queues[0].max_wait_s = 45.0  # sales_in: patience 120 s on average, call-backs
+    s.queues[1].max_wait_s = 90.0
+    fast, event = run_once(s, engine="fast"), run_once(s, engine="event")
+    assert fast.engine == "fast"
+    a = sorted(fast.calls().to_pylist(), key=lambda r: r["call_id"])
+    assert a == sorted(event.calls().to_pylist(), key=lambda r: r["call_id"])
+    st = np.asarray(fast.jobs.status)
+    assert (st == MESSAGE).sum() > 20 and (st == ABANDONED).sum() > 20

@@ -100,9 +100,11 @@ def run_once(
 
 
 def fast_path_applies(s: Scenario) -> bool:
-    """The fast path models FCFS pools with longest-idle choice and fixed duty: no limits, no other
-    selection, no staffing plans, no transfers, no dialing windows."""
-    return not any(q.limited or q.agent_selection != "longest_idle" or q.transfer_prob > 0 for q in s.queues
+    """The fast path models FCFS pools with longest-idle choice and fixed duty: no capacity, trunks,
+    balking or overflow (a maximum wait ending in a message is fine: it is a deadline like
+    patience), no other selection, no staffing plans, no transfers, no dialing windows."""
+    return not any(q.capacity >= 0 or q.trunks >= 0 or q.balk_prob or q.overflow_to
+                   or q.agent_selection != "longest_idle" or q.transfer_prob > 0 for q in s.queues
                    ) and not any(a.plan is not None for a in s.agents) and not any(q.dial_window for q in s.queues)
 
 
