@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "qa": "closeloop.cli.conversations",
     "simulate": "closeloop.cli.sim",
     "staff": "closeloop.cli.sim",
+    "calibrate": "closeloop.cli.calibrate",
     "leads": "closeloop.cli.leads",
     "demo": "closeloop.cli.demo",
 }
