@@ -26,7 +26,7 @@ from closeloop.outputs import write_text
 from closeloop.results import Result, csv_text
 from closeloop.settings import Settings, find_workspace, load_settings
 from closeloop.workspace import Workspace, from_settings
-from closeloop.workspace.core import Progress as WorkProgress
+from closeloop.workspace.base import Progress as WorkProgress
 
 WorkspaceOpt = Annotated[
     Path | None,

@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from closeloop.settings import Settings, find_workspace, init_workspace, load_settings
-from closeloop.workspace.core import Progress, Workspace
+from closeloop.workspace.base import Progress
+from closeloop.workspace.core import Workspace
 
 
 def open(path: str | Path | None = None) -> Workspace:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from closeloop.errors import ConfigError, InputError
 from closeloop.results import Column, Result, Schema, schema_of
+from closeloop.workspace.base import Base
 
 if TYPE_CHECKING:
-    from closeloop.workspace.core import Progress
+    from closeloop.workspace.base import Progress
 
 Where = Sequence[str] | Mapping[str, str | Sequence[str]] | None
 
@@ -216,7 +217,7 @@ class ReportResult:
     summary: list[str]
 
 
-class Analysis:
+class Analysis(Base):
     """Scorecards, explanations, SLA checks and the report (mixed into Workspace)."""
 
     def scorecard(self, by: str | Sequence[str] | None = None, grain: str | None = None,
@@ -411,6 +412,6 @@ class Analysis:
 
 
 def _quiet() -> Progress:
-    from closeloop.workspace.core import QUIET
+    from closeloop.workspace.base import QUIET
 
     return QUIET

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from closeloop.errors import ConfigError, EmptySelectionError, InputError
 from closeloop.results import Result, schema_of
+from closeloop.workspace.base import Base
 
 if TYPE_CHECKING:
     from closeloop.conversations import Playbook
     from closeloop.warehouse import Warehouse
-    from closeloop.workspace.core import Progress
+    from closeloop.workspace.base import Progress
 
 PATTERNS = schema_of("patterns", [
     ("center_id", "str", "the center (only when split by center)"),
@@ -76,7 +77,7 @@ def load_playbook(path: str | Path | None) -> Playbook:
     return parse_playbook(text, source=str(path))
 
 
-class Conversations:
+class Conversations(Base):
     """Patterns, phrases and QA samples (mixed into Workspace)."""
 
     def scan(self, playbook: str | Path | None = None, semantic: bool = False, rescan: bool = False,

@@ -1,43 +1,26 @@
-"""The :class:`Workspace`: data in (ingest, status, rejects, SQL) and the shared plumbing.
+"""The :class:`Workspace`: data in (ingest, status, rejects, SQL, vacuum), and the one object.
 
-The analytics, leads and simulation use-cases live in sibling modules and are bound to the
-class here, so each file stays about one concern while a user sees one object.
+The plumbing every use-case shares is :class:`~closeloop.workspace.base.Base`; the analytics,
+conversation, money and simulation use-cases are its subclasses in sibling modules, mixed
+together here, so each file stays about one concern while a user sees one object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from datetime import datetime
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from closeloop.errors import EmptySelectionError, InputError, StorageError, map_errors
 from closeloop.model import RECORDS
 from closeloop.results import Result, Schema, schema_of
 from closeloop.settings import Settings, check_timezone
-from closeloop.warehouse import Warehouse, open_warehouse
 from closeloop.workspace.analysis import Analysis
+from closeloop.workspace.base import QUIET, Progress, _query_progress
 from closeloop.workspace.conversations import Conversations
 from closeloop.workspace.money import Money
 from closeloop.workspace.simulation import Simulation
-
-
-class Progress:
-    """Where long work says how far it is. The default says nothing (a notebook, a pipe).
-
-    The CLI passes one that draws a Rich progress bar on a terminal.
-    """
-
-    def step(self, name: str, total: float | None = None) -> None:
-        """A new stage of the work begins (``total`` units, or unknown)."""
-
-    def update(self, done: float, total: float | None = None) -> None:
-        """``done`` units of the current stage are finished."""
-
-
-QUIET = Progress()
 
 INGEST = schema_of("ingest", [
     ("file", "str", "path of the file read"),
@@ -73,7 +56,7 @@ REJECTS = schema_of("rejects", [
 _DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
 
 
-class Workspace(Analysis, Conversations, Money, Simulation):
+class Workspace(Analysis, Conversations, Money, Simulation):  # each a Base
     """One workspace: its settings, its warehouse and operational store, and every use-case.
 
     Open one with :func:`closeloop.open` or :func:`closeloop.init`. It holds no connection
@@ -82,7 +65,7 @@ class Workspace(Analysis, Conversations, Money, Simulation):
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         from closeloop.workspace.leads import Leads
 
         #: Lead intake, scoring, queues and follow-ups: ``ws.leads.clean()`` ...
@@ -90,24 +73,6 @@ class Workspace(Analysis, Conversations, Money, Simulation):
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
-
-    @property
-    def root(self) -> Path:
-        """The workspace folder."""
-        return self.settings.root
-
-    @contextmanager
-    def warehouse(self, write: bool = False) -> Iterator[Warehouse]:
-        """The analytical store, open for the block (read-only unless ``write``)."""
-        with map_errors("warehouse"), open_warehouse(self.settings, read_only=not write) as wh:
-            yield wh
-
-    def conventions(self, **overrides: Any) -> Any:
-        """The workspace's metric conventions (docs/metrics.md), with overrides such as ``conf``."""
-        from closeloop.metrics import Conventions
-
-        return Conventions.from_settings(self.settings.metrics, default_timezone=self.settings.default_timezone,
-                                         **overrides)
 
     # -- data in ---------------------------------------------------------------------------
 
@@ -188,10 +153,6 @@ class Workspace(Analysis, Conversations, Money, Simulation):
         return Result.from_rows(STATUS, rows, title=f"workspace {self.root}", display_zone=self.display_zone(),
                                 size=size)
 
-    def display_zone(self) -> ZoneInfo:
-        """The zone people read this workspace's times in (its default time zone)."""
-        return ZoneInfo(self.settings.default_timezone)
-
     def rejects(self, record: str | None = None, source: str | None = None) -> Result:
         """Rows that could not be loaded, with file, line, field, reason and raw text."""
         where, params = ["TRUE"], []
@@ -227,62 +188,6 @@ class Workspace(Analysis, Conversations, Money, Simulation):
 
         return compact(self.settings.warehouse_path())
 
-    # -- stored facts ------------------------------------------------------------------------
-
-    def refresh_facts(self, conv: Any = None, progress: Progress = QUIET) -> bool:
-        """Build the stored per-call facts when the data or conventions changed since they were built.
-
-        Why: the first scorecard, SLA check or report after an ingest pays for the facts once
-        (windows and joins over every call), later ones read them as plain columns. When the
-        warehouse cannot be opened for writing (another process holds it, a read-only file),
-        nothing is built: metrics are then computed on the fly, with the same results.
-        Returns whether a build ran.
-        """
-        from closeloop.metrics.facts import facts_current
-
-        conv = conv or self.conventions()
-        try:
-            with self.warehouse() as wh:
-                if facts_current(wh.ibis(), conv):
-                    return False
-        except StorageError:
-            return False  # no warehouse yet: the use-case's own open says so
-        try:
-            with self.warehouse(write=True) as wh:
-                backend = wh.ibis()
-                if facts_current(backend, conv):
-                    return False
-                progress.step("preparing call facts (once after new data)")
-                wh.store_facts(backend, conv)
-                return True
-        except StorageError:
-            return False
-
-    @contextmanager
-    def fact_tables(self, conv: Any, progress: Progress = QUIET) -> Iterator[Any]:
-        """The metric layer's tables, with stored facts current for ``conv`` (built first if stale).
-
-        One read-only open and one freshness check in the common case (facts current); a
-        build only after new data, and only when the warehouse can be written.
-        """
-        from closeloop.metrics import Tables
-
-        with self.warehouse() as wh:
-            tables = Tables.from_backend(wh.ibis())
-            if tables.facts is not None and tables.facts.serves(conv):
-                yield tables
-                return
-        self.refresh_facts(conv, progress)
-        with self.warehouse() as wh:
-            yield Tables.from_backend(wh.ibis())
-
-    def tables(self, wh: Warehouse) -> Any:
-        """The metric layer's view of an open warehouse."""
-        from closeloop.metrics import Tables
-
-        return Tables.from_backend(wh.ibis())
-
-
 def ingest_result(done: Sequence[Any], files: Sequence[str]) -> Result:
     """The INGEST table for ingest results (one row per file)."""
     return Result.from_rows(INGEST, [{
@@ -290,18 +195,6 @@ def ingest_result(done: Sequence[Any], files: Sequence[str]) -> Result:
         "rejected": r.rejected, "replaced": r.replaced, "orphans": r.orphans,
         "top_reasons": [[k, n] for k, n in r.top_reasons], "ingest_id": r.ingest_id}
         for f, r in zip(files, done, strict=False)], title="ingest")
-
-
-@contextmanager
-def _query_progress(wh: Warehouse, progress: Progress) -> Iterator[None]:
-    """Report the running DuckDB statement's percent done while the block runs (no-op when quiet)."""
-    if type(progress) is Progress:
-        yield
-        return
-    from closeloop.warehouse.progress import query_progress
-
-    with query_progress(wh.con, lambda pct: progress.update(pct, 100.0)):
-        yield
 
 
 _ARROW_LOGICAL = (
@@ -327,17 +220,3 @@ def require(table_names: set[str], name: str, hint: str) -> None:
     """EmptySelectionError naming the command to run when a derived table is not there yet."""
     if name not in table_names:
         raise EmptySelectionError(f"no {name} table in the warehouse: {hint}")
-
-
-def as_of(text: str | datetime | None) -> datetime:
-    """A moment from ISO text or a datetime (naive = UTC); now when None."""
-    from datetime import UTC
-
-    if text is None:
-        return datetime.now(UTC)
-    if isinstance(text, str):
-        try:
-            text = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise InputError(f"{text!r} is not an ISO time like 2025-03-04T15:00:00+00:00") from exc
-    return text.replace(tzinfo=UTC) if text.tzinfo is None else text

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from closeloop.ops import OpsStore
-    from closeloop.workspace.core import Progress, Workspace
+    from closeloop.workspace.base import Progress
+    from closeloop.workspace.core import Workspace
 
 SUMMARY = schema_of("lead_summary", [
     ("what", "str", "what is counted"), ("value", "str", "which value of it"), ("count", "float", "how many"),
@@ -197,7 +198,7 @@ class Leads:
         from closeloop.outputs import write_text
         from closeloop.report.leads import CARD_TABLE, model_card_body, model_card_html, model_card_summary
         from closeloop.warehouse.lead_attributes import store_attributes, type_lead_table
-        from closeloop.workspace.core import as_of as moment
+        from closeloop.workspace.base import as_of as moment
 
         merged = self._read("leads_merged", "run leads dedupe first")
         with self.ws.warehouse(write=True) as wh:
@@ -277,7 +278,7 @@ class Leads:
         from dataclasses import replace
 
         from closeloop.ops import LeadQueue
-        from closeloop.workspace.core import as_of as moment
+        from closeloop.workspace.base import as_of as moment
 
         rules = replace(parse_window(cadence, window), max_attempts=max_attempts)
         with self._store() as store:

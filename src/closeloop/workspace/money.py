@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from closeloop.results import Result, schema_of
 from closeloop.workspace.analysis import Where, flatten, names, selection
+from closeloop.workspace.base import Base
 
 if TYPE_CHECKING:
-    from closeloop.workspace.core import Progress
+    from closeloop.workspace.base import Progress
 
 OUTSOURCE = schema_of("outsource", [
     ("party", "str", "candidate receiving party (a value of by)"),
@@ -47,7 +48,7 @@ OUTSOURCE = schema_of("outsource", [
 ])
 
 
-class Money:
+class Money(Base):
     """The outsourcing estimate (mixed into Workspace)."""
 
     def explain_outsource(self, segment: str, to: str | Sequence[str], by: str = "vendor",
@@ -63,7 +64,7 @@ class Money:
         estimate is made without costs.
         """
         from closeloop.metrics.outsource import estimate_outsource
-        from closeloop.workspace.core import QUIET
+        from closeloop.workspace.base import QUIET
 
         has_file = contracts is not None or (self.root / "contracts.toml").is_file()
         terms = self.contracts(contracts) if has_file else []

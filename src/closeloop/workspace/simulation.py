@@ -7,6 +7,7 @@ from typing import Any
 
 from closeloop.errors import InputError
 from closeloop.results import Result, schema_of
+from closeloop.workspace.base import Base
 
 #: The figures a simulation reports per queue, in the order people read them; the last three only for
 #: queues with capacity limits (blocked on arrival, balked, left after the maximum wait).
@@ -55,7 +56,7 @@ def _verdict(d: dict[str, Any]) -> str:
     return "more than noise" if d["significant"] else "within noise"
 
 
-class Simulation:
+class Simulation(Base):
     """``simulate`` (mixed into Workspace)."""
 
     def simulate(self, scenario: str | Path, replications: int = 5, policy: str | None = None,
