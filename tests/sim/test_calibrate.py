@@ -8,7 +8,6 @@ through exactly the path real data takes (canonical call records → calibration
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -200,8 +199,10 @@ def test_calibrate_and_validate_commands_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert any(r["queue"] == "care" and r["hour"] == "all" for r in rows)
-    assert all(0.0 <= r["service_level_sim"] <= 1.0 for r in rows if "service_level_sim" in r
-               and not math.isnan(r["service_level_sim"]))
+    # every row has every column; a figure that does not apply (occupancy rows' SL) is null
+    assert all(set(r) == set(rows[0]) for r in rows)
+    assert all(0.0 <= r["service_level_sim"] <= 1.0 for r in rows if r["service_level_sim"] is not None)
+    assert any(r["service_level_sim"] is not None for r in rows)
 
 
 def test_calibrate_refuses_an_empty_selection(tmp_path: Path) -> None:

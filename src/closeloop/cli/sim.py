@@ -100,16 +100,8 @@ def simulate(
     check_output(fmt, out)
     if validate_twin:
         from closeloop.cli.calibrate import print_validation
-        from closeloop.sim.runner import check_engine
-        from closeloop.sim.scenario import validate
-        from closeloop.workspace.simulation import read_scenario
 
-        check_engine(engine)
-        s = read_scenario(scenario)
-        if seed is not None:
-            s.seed = seed
-        validate(s)
-        print_validation(s, replications, seed, engine, workspace, fmt)
+        print_validation(scenario, replications, seed, engine, workspace, fmt, out)
         return
     ws = workspace_for(workspace) if write_to_workspace else None
     err = console(stderr=True)

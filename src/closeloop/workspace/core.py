@@ -21,6 +21,7 @@ from closeloop.workspace.base import QUIET, Progress, _query_progress
 from closeloop.workspace.conversations import Conversations
 from closeloop.workspace.money import Money
 from closeloop.workspace.simulation import Simulation
+from closeloop.workspace.twin import Twin
 
 INGEST = schema_of("ingest", [
     ("file", "str", "path of the file read"),
@@ -56,7 +57,7 @@ REJECTS = schema_of("rejects", [
 _DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
 
 
-class Workspace(Analysis, Conversations, Money, Simulation):  # each a Base
+class Workspace(Analysis, Conversations, Money, Simulation, Twin):  # each a Base
     """One workspace: its settings, its warehouse and operational store, and every use-case.
 
     Open one with :func:`closeloop.open` or :func:`closeloop.init`. It holds no connection
