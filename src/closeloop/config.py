@@ -39,6 +39,7 @@ SCHEMAS: dict[str, str] = {
     "settings": "closeloop.settings:SettingsFile",
     "playbook": "closeloop.conversations.playbook:PlaybookFile",
     "contracts": "closeloop.contracts.shape:ContractsFile",
+    "scenario": "closeloop.sim.scenario_shape:scenario_model",
 }
 
 
@@ -55,9 +56,19 @@ def validate(model: type[M], data: Any, path: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        # a misspelt key is both an unknown key and a missing one: name the unknown one first
+        err = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        loc = tuple(p for p in err["loc"] if not _union_tag(p))
         raise ScenarioError(path, _key(loc) or "(file)", _problem(model, err, loc)) from None
+
+
+_TYPE_TAGS = {"float", "int", "str", "bool", "list", "dict", "date", "datetime", "none"}
+
+
+def _union_tag(part: Any) -> bool:
+    """Whether a location part names a union member (``float``, ``list[float]``, ``QueueTable``), not a key."""
+    return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part or part.endswith("Table")
+                                      or part.startswith("function-"))
 
 
 def _key(loc: tuple[Any, ...]) -> str:
@@ -95,17 +106,7 @@ def _problem(model: type[BaseModel], err: Any, loc: tuple[Any, ...]) -> str:
 
 def _description(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     """The description of the field at ``loc`` (what to write there), or ''."""
-    current: Any = model
-    field = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return ""
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return ""
-        current = _inner_model(field.annotation)
+    _, field = _walk(model, loc)
     return (field.description or "") if field is not None else ""
 
 
@@ -124,19 +125,38 @@ def _num(ctx: dict[str, Any]) -> str:
     return str(next(iter(v for k, v in ctx.items() if k in ("ge", "gt", "le", "lt")), ""))
 
 
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The valid key names of the table at ``loc`` inside ``model``."""
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The model (and the field) at ``loc``: keys of mapping tables and list indexes are stepped over."""
     current: Any = model
+    field = None
+    skip_key = False
     for part in loc:
         if isinstance(part, int):
             continue
+        if skip_key:  # a key of a dict[str, Table] (a detector's name, a column's name)
+            skip_key = False
+            continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
+            return None, None
         field = current.model_fields.get(str(part)) or next(
             (f for f in current.model_fields.values() if f.alias == part), None)
         if field is None:
-            return []
+            return None, None
         current = _inner_model(field.annotation)
+        skip_key = _is_mapping(field.annotation)
+    return current, field
+
+
+def _is_mapping(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is dict:
+        return True
+    return any(_is_mapping(a) for a in typing.get_args(annotation)
+               if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid key names of the table at ``loc`` inside ``model``."""
+    current, _ = _walk(model, loc)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return sorted(f.alias or name for name, f in current.model_fields.items())
     return []
@@ -159,8 +179,10 @@ def model_for(name: str) -> type[BaseModel]:
     """The model a ``closeloop schema`` name stands for."""
     if name not in SCHEMAS:
         raise InputError(f"no schema {name!r}; known: {', '.join(sorted(SCHEMAS))}")
-    module, _, cls = SCHEMAS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    module, _, attr = SCHEMAS[name].partition(":")
+    found = getattr(importlib.import_module(module), attr)
+    # a model class, or a function building one (the scenario's is generated from its dataclasses)
+    return found if isinstance(found, type) else found()  # type: ignore[no-any-return]
 
 
 def json_schema(name: str) -> dict[str, Any]:

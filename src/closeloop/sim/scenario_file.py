@@ -107,6 +107,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(p, "(file)", f"not valid TOML: {exc}") from exc
+    from closeloop.sim.scenario_shape import check_shape
+
+    check_shape(data, p)  # keys and types, by the one config mechanism; the domain's rules follow
     unknown = set(data) - {"scenario", "centers", "queues", "agents", "outcomes", "policy", "busyness"}
     if unknown:
         raise ScenarioError(p, sorted(unknown)[0], "unknown section; sections: scenario, centers, queues, agents, "
