@@ -177,3 +177,35 @@ def test_result_rejects_undeclared_columns() -> None:
     r = Result.from_rows(schema_of("x", [("a", "float", "a")]), [{"a": float("nan")}, {}])
     assert r.rows() == [{"a": None}, {"a": None}]
     assert pa.types.is_float64(r.to_arrow().schema.field("a").type)
+
+
+class _Recorder:
+    """A Progress that remembers what long work told it."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+        self.updates: list[tuple[float, float | None]] = []
+
+    def step(self, name: str, total: float | None = None) -> None:
+        self.steps.append(name)
+
+    def update(self, done: float, total: float | None = None) -> None:
+        self.updates.append((done, total))
+
+
+def test_long_work_reports_progress(demo_copy: Path) -> None:
+    ws = closeloop.open(demo_copy)
+    sim = _Recorder()
+    closeloop.simulate(EXAMPLES / "scenarios" / "mmc.toml", replications=3, workers=1, progress=sim)
+    assert sim.steps and sim.updates[-1] == (3, 3)
+    report = _Recorder()
+    (demo_copy / "calls-extra.csv").write_text(
+        "call_id,center_id,queue,direction,call_type,offered_at,answered_at,ended_at,agent_id,lead_id,outcome\n"
+        "x1,us-chi,sales_in,inbound,sales,2026-01-06T15:00:00Z,2026-01-06T15:00:05Z,2026-01-06T15:04:00Z,,,no_sale\n",
+        encoding="utf-8")
+    ws.ingest("calls", demo_copy / "calls-extra.csv", progress=report)
+    ws.report(demo_copy / "r.html", progress=report)  # new data: the facts are rebuilt first
+    assert any("call facts" in s for s in report.steps) and any("report" in s for s in report.steps)
+    leads = _Recorder()
+    ws.leads.clean(progress=leads)
+    assert leads.steps == [f"cleaning {ws.status().rows()[2]['rows']:,} leads"]

@@ -12,6 +12,7 @@ from closeloop.cli.common import (
     FormatOpt,
     OutOpt,
     OutputFormat,
+    TerminalProgress,
     WorkspaceOpt,
     check_output,
     console,
@@ -108,8 +109,9 @@ def simulate(
     err.print(f"simulating {scenario.name}: {replications} replication(s)")
     from closeloop.workspace.simulation import simulate as run
 
-    result = run(scenario, replications, policy, compare, seed, workers, engine, workspace=ws,
-                 intervals_min=intervals)
+    with TerminalProgress() as progress:
+        result = run(scenario, replications, policy, compare, seed, workers, engine, workspace=ws,
+                     intervals_min=intervals, progress=progress)
     if fmt is OutputFormat.table:
         for title, rows in _tables(result):
             emit_rows(rows, fmt, title=title)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,9 +136,12 @@ class Replications:
 def replicate(
     s: Scenario, replications: int = 10, policy: Policy | str | None = None, seed: int | None = None,
     workers: int | None = None, engine: str = "auto", params: dict[str, Any] | None = None,
-    sl_abandons: str = "include_all",
+    sl_abandons: str = "include_all", progress: Callable[[int, int], None] | None = None,
 ) -> Replications:
-    """Run ``replications`` independent replications on up to ``workers`` processes (default: all cores)."""
+    """Run ``replications`` independent replications on up to ``workers`` processes (default: all cores).
+
+    ``progress(done, total)`` is called as replications finish (in order; results keep the seeds' order).
+    """
     if replications < 1:
         raise InputError("replications must be at least 1")
     check_engine(engine)
@@ -146,9 +150,15 @@ def replicate(
     children = np.random.SeedSequence(s.seed if seed is None else seed).spawn(replications)
     jobs = [(s, policy, c, engine, params, sl_abandons) for c in children]
     n_workers = min(workers or os.cpu_count() or 1, replications)
+    tick = progress or (lambda done, total: None)
+    results = []
     if n_workers <= 1:
-        results = [_one(j) for j in jobs]
+        for j in jobs:
+            results.append(_one(j))
+            tick(len(results), replications)
     else:
         with ProcessPoolExecutor(max_workers=n_workers) as pool:
-            results = list(pool.map(_one, jobs))
+            for r in pool.map(_one, jobs):
+                results.append(r)
+                tick(len(results), replications)
     return Replications(pol.name, [r[0] for r in results], sum(r[1] for r in results), sum(r[2] for r in results))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from closeloop.errors import InputError
 from closeloop.results import Result, schema_of
 from closeloop.workspace.base import Base
+
+if TYPE_CHECKING:
+    from closeloop.workspace.base import Progress
 
 #: The figures a simulation reports per queue, in the order people read them; the last three only for
 #: queues with capacity limits (blocked on arrival, balked, left after the maximum wait).
@@ -61,7 +64,8 @@ class Simulation(Base):
 
     def simulate(self, scenario: str | Path, replications: int = 5, policy: str | None = None,
                  compare: str | None = None, seed: int | None = None, workers: int | None = None,
-                 engine: str = "auto", write_to_workspace: bool = False, intervals_min: float = 0) -> Result:
+                 engine: str = "auto", write_to_workspace: bool = False, intervals_min: float = 0,
+                 progress: Progress | None = None) -> Result:
         """Simulate a scenario: per queue and metric, the mean over replications with its interval.
 
         ``compare`` runs a second policy on the same traffic (common random numbers) and adds
@@ -70,12 +74,13 @@ class Simulation(Base):
         replication when ``intervals_min``), ``written`` (ingest Results when writing).
         """
         return simulate(scenario, replications, policy, compare, seed, workers, engine,
-                        workspace=self if write_to_workspace else None, intervals_min=intervals_min)
+                        workspace=self if write_to_workspace else None, intervals_min=intervals_min,
+                        progress=progress)
 
 
 def simulate(scenario: str | Path, replications: int = 5, policy: str | None = None, compare: str | None = None,
              seed: int | None = None, workers: int | None = None, engine: str = "auto", workspace: Any = None,
-             intervals_min: float = 0) -> Result:
+             intervals_min: float = 0, progress: Progress | None = None) -> Result:
     """:meth:`Workspace.simulate` without a workspace (nothing written)."""
     from closeloop.sim.runner import check_engine, replicate
 
@@ -94,10 +99,17 @@ def simulate(scenario: str | Path, replications: int = 5, policy: str | None = N
     if compare is not None:
         s.make_policy(compare, {})
     params = None if policy is None or policy == s.policy else {}
-    runs = [replicate(s, replications, pol, workers=workers, engine=engine, params=params)]
+    def tick(name: str) -> Any:
+        if progress is None:
+            return None
+        progress.step(f"{name}: {replications} replication(s)", float(replications))
+        return lambda done, total: progress.update(done, total)
+
+    runs = [replicate(s, replications, pol, workers=workers, engine=engine, params=params, progress=tick(pol))]
     if compare is not None:
         cparams = s.policy_params if compare == s.policy else {}
-        runs.append(replicate(s, replications, compare, workers=workers, engine=engine, params=cparams))
+        runs.append(replicate(s, replications, compare, workers=workers, engine=engine, params=cparams,
+                              progress=tick(compare)))
     rows = [{"policy": run.policy, "queue": queue, "metric": m, "value": est.value, "low": est.lo, "high": est.hi}
             for run in runs for queue, metrics in run.summary.items() for m in SIM_METRICS
             if (est := metrics.get(m)) is not None]
