@@ -121,3 +121,21 @@ def test_bad_options_give_one_line_and_the_documented_exit_code(tmp_path: Path) 
         r = _run(*cmd, *extra, cwd=tmp_path)
         assert r.returncode == code, (cmd, r.returncode, r.stderr)
         assert "Traceback" not in r.stderr, (cmd, r.stderr)
+
+
+def test_lead_commands_print_the_declared_tables(demo_copy: Path) -> None:
+    """The lead pipeline's commands in JSON and CSV: every declared column, in order, in every row."""
+    from closeloop.workspace.leads import DEDUPE, EVALUATION, FOLLOWUPS, QUEUE_ITEM, SUMMARY
+
+    where = ["-w", str(demo_copy)]
+    steps = [(["leads", "clean"], SUMMARY), (["leads", "dedupe"], DEDUPE), (["leads", "score"], EVALUATION),
+             (["leads", "queue", "--campaign", "spring"], QUEUE_ITEM),
+             (["leads", "next", "--campaign", "spring", "--agent", "A1", "--count", "2"], QUEUE_ITEM),
+             (["leads", "followups", "--campaign", "spring"], FOLLOWUPS)]
+    for args, schema in steps:
+        rows = json.loads(_invoke([*args, *where, "-f", "json"]))
+        assert all(list(r) == schema.names for r in rows), args
+        if args[1] in ("next",):
+            continue  # taking leads twice would take two different ones
+        parsed = list(csv.reader(io.StringIO(_invoke([*args, *where, "-f", "csv"]))))
+        assert parsed[0] == schema.names and len(parsed) == len(rows) + 1, args
