@@ -71,10 +71,14 @@ def table_ddl(schema: RecordSchema) -> str:
 class Warehouse:
     """A DuckDB database holding the canonical tables of one workspace."""
 
-    def __init__(self, path: Path | str = ":memory:", read_only: bool = False, memory_limit: str | None = None) -> None:
+    def __init__(self, path: Path | str = ":memory:", read_only: bool = False, memory_limit: str | None = None,
+                 external_access: bool = True) -> None:
         self.path = str(path)
+        # Without external access a query can read no file, URL or extension beyond this database
+        # (what a server facing the network wants: no query it runs can reach the disk).
+        config = {} if external_access else {"enable_external_access": False}
         try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
+            self.con = duckdb.connect(self.path, read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise StorageError(f"cannot open warehouse {self.path}: {exc}") from exc
         self.con.execute("SET TimeZone = 'UTC'")
@@ -184,4 +188,5 @@ class Warehouse:
 
 def open_warehouse(settings: Settings, read_only: bool = False) -> Warehouse:
     """Open the warehouse a workspace's settings point at."""
-    return Warehouse(settings.warehouse_path(), read_only=read_only, memory_limit=settings.warehouse_memory_limit)
+    return Warehouse(settings.warehouse_path(), read_only=read_only, memory_limit=settings.warehouse_memory_limit,
+                     external_access=settings.warehouse_external_access)

@@ -1,0 +1,202 @@
+"""Server-rendered pages: Overview, Scorecards (the drill path), a day's calls, one call, SLA, audit.
+
+Filters live in the URL (``vendor``, ``center_id``, ``queue``, ``agent_id``, ``period``,
+``start``, ``end``) and are carried down the drill path vendor -> center -> queue -> agent ->
+day -> call. Every table answers ``?format=csv|parquet|json`` with exactly the Result the page
+shows. Data comes only from :class:`closeloop.web.scope.ScopedData` (the caller's scope).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from closeloop.errors import ConfigError
+from closeloop.results import Result
+from closeloop.web.auth import client_ip, data, require
+from closeloop.web.scope import DRILL, HEADLINE, NEXT_LEVEL, OutOfScope, ScopedData
+from closeloop.web.views import data_response, link, render, wanted_format
+
+router = APIRouter(include_in_schema=False)
+Data = Annotated[ScopedData, Depends(data)]
+
+#: The first drill level each role lands on.
+_START = {"admin": "vendor", "analyst": "vendor", "vendor_manager": "center_id", "supervisor": "queue",
+          "agent": "day"}
+LEVELS = ("vendor", "center_id", "queue", "agent_id", "day")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The drill filters and period of a request (checked against the scope by ScopedData)."""
+
+    vendor: str | None = None
+    center_id: str | None = None
+    queue: str | None = None
+    agent_id: str | None = None
+    period: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+    def drill(self) -> dict[str, str]:
+        """Only the drill filters (vendor, center, queue, agent) that are set."""
+        return {k: v for k in DRILL if (v := getattr(self, k))}
+
+    def params(self) -> dict[str, Any]:
+        """Everything to carry along in links."""
+        return {k: getattr(self, k) for k in (*DRILL, "period", "start", "end")}
+
+
+def filters(vendor: str | None = None, center_id: str | None = None, queue: str | None = None,
+            agent_id: str | None = None,
+            period: Annotated[str | None, Query(description="a month 2026-03, ISO week 2026-W10 or day")] = None,
+            start: Annotated[str | None, Query(description="first day YYYY-MM-DD")] = None,
+            end: Annotated[str | None, Query(description="last day YYYY-MM-DD")] = None) -> Filters:
+    """The filters of a request's URL."""
+    return Filters(vendor, center_id, queue, agent_id, period, start, end)
+
+
+Filt = Annotated[Filters, Depends(filters)]
+
+
+# -- what each page shows (the API returns the same Results) ---------------------------------
+
+def overview_data(d: ScopedData, f: Filters) -> dict[str, Any]:
+    """Headline KPIs, the weekly trend with partial weeks marked, as-of time and SLA status."""
+    drill = d.filters(f.drill())
+    head = d.scorecard(None, drill, period=f.period, start=f.start, end=f.end)
+    trend = d.scorecard(None, drill, grain="week", period=f.period, start=f.start, end=f.end)
+    first, last = d.span()
+    partial = {r["period"] for r in trend.rows() if r["period"] and first and last and
+               (r["period"] < first or r["period"] + timedelta(days=6) > last)}
+    try:
+        sla = d.sla(summary=True)
+    except ConfigError:
+        sla = None
+    return {"head": head, "trend": trend, "partial": partial, "first": first, "last": last, "as_of": d.as_of(),
+            "sla": sla}
+
+
+def scorecard_data(d: ScopedData, f: Filters, by: str) -> Result:
+    """One level of the drill path within the filters."""
+    if by not in LEVELS:
+        raise HTTPException(status_code=400, detail=f"by: one of {', '.join(LEVELS)}")
+    return d.scorecard(by, d.filters(f.drill()), period=f.period, start=f.start, end=f.end)
+
+
+def _level(request: Request, by: str | None) -> str:
+    return by or _START.get(require(request).role, "vendor")
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+@router.get("/")
+def overview(request: Request, d: Data, f: Filt) -> Response:
+    """Headline KPIs with intervals, the weekly trend, as-of time and SLA status per contract."""
+    got = overview_data(d, f)
+    fmt = wanted_format(request)
+    if fmt != "html":
+        return data_response(request, got["head"], fmt, "overview")
+    return render(request, "overview.html", title="Overview", f=f, metrics=HEADLINE, scope=d.scope,
+                  link=link, **got)
+
+
+@router.get("/scorecard")
+def scorecard(request: Request, d: Data, f: Filt, by: str | None = None) -> Response:
+    """A scorecard at one drill level; each row links one level down, keeping the filters."""
+    level = _level(request, by)
+    card = scorecard_data(d, f, level)
+    fmt = wanted_format(request)
+    if fmt != "html":
+        return data_response(request, card, fmt, f"scorecard-{level}")
+    return render(request, "scorecard.html", title=f"Scorecard by {level}", card=card, by=level, f=f,
+                  metrics=HEADLINE, next_level=NEXT_LEVEL.get(level), levels=LEVELS, link=link,
+                  base=f.params())
+
+
+@router.get("/calls")
+def calls(request: Request, d: Data, f: Filt, day: str | None = None) -> Response:
+    """The calls of one local day within the filters (the last step before one call)."""
+    got = d.calls(d.filters(f.drill()), day)
+    fmt = wanted_format(request)
+    if fmt != "html":
+        return data_response(request, got, fmt, f"calls-{day or 'all'}")
+    return render(request, "calls.html", title=f"Calls {day or ''}", rows=got.rows(), result=got, f=f, day=day,
+                  link=link, base=f.params())
+
+
+@router.get("/calls/{call_id}")
+def call(request: Request, d: Data, call_id: str) -> Response:
+    """One call: timeline, lead, agent, outcome, transcript (escaped) and recording when it has one."""
+    got = d.call(call_id)
+    who = require(request)
+    request.app.state.accounts.audit(who.actor, "call_view", call_id, client_ip(request))
+    try:
+        d.recording(call_id)
+        has_recording = True
+    except OutOfScope:
+        has_recording = False
+    c = got["call"]
+    timeline = _timeline(c)
+    return render(request, "call.html", title=f"Call {call_id}", c=c, turns=got["turns"], lead=got["lead"],
+                  timeline=timeline, has_recording=has_recording)
+
+
+def _timeline(c: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Offered, answered, hold, ended, wrap: what happened when."""
+    steps: list[tuple[str, Any]] = [("offered", c.get("offered_at"))]
+    if c.get("answered_at"):
+        steps.append(("answered", c["answered_at"]))
+    if c.get("hold_s"):
+        steps.append(("on hold (s)", c["hold_s"]))
+    steps.append(("ended", c.get("ended_at")))
+    if c.get("wrap_s") is not None:
+        steps.append(("wrap-up (s)", c["wrap_s"]))
+    return steps
+
+
+@router.get("/calls/{call_id}/recording")
+def recording(request: Request, d: Data, call_id: str) -> Response:
+    """The recording file (HTTP range requests for seeking); only files under WORKSPACE/recordings."""
+    path = d.recording(call_id)
+    rng = request.headers.get("range", "")
+    if not rng or rng.replace(" ", "").startswith("bytes=0-"):  # one audit row per listen, not per chunk
+        who = require(request)
+        request.app.state.accounts.audit(who.actor, "recording_view", call_id, client_ip(request))
+    media = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg",
+             ".m4a": "audio/mp4", ".webm": "audio/webm"}.get(path.suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=media)
+
+
+@router.get("/sla")
+def sla(request: Request, d: Data, period: str | None = None) -> Response:
+    """Each contract term per period: value, interval, target, verdict (contracts in scope only)."""
+    try:
+        got = d.sla(period=period)
+    except ConfigError as exc:
+        return render(request, "sla.html", title="SLA", result=None, rows=[], message=str(exc), period=period)
+    fmt = wanted_format(request)
+    if fmt != "html":
+        return data_response(request, got, fmt, "sla")
+    return render(request, "sla.html", title="SLA", result=got, rows=got.rows(), message=None, period=period)
+
+
+@router.get("/admin/audit")
+def audit(request: Request, user: str | None = None, since: str | None = None) -> Response:
+    """The audit log (admins only; anyone else gets 404)."""
+    who = require(request)
+    if who.role != "admin":
+        raise OutOfScope("not found")
+    from closeloop.workspace.core import as_of
+
+    rows = request.app.state.accounts.audit_rows(as_of(since) if since else None, user, limit=500)
+    return render(request, "audit.html", title="Audit log", rows=rows)
+
+
+def day_of(value: Any) -> str:
+    """A period value as the ``day`` URL parameter."""
+    return value.isoformat() if isinstance(value, date) else str(value)
