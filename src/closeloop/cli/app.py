@@ -40,6 +40,10 @@ COMMANDS: dict[str, str] = {
     "staff": "closeloop.cli.sim",
     "leads": "closeloop.cli.leads",
     "demo": "closeloop.cli.demo",
+    "serve": "closeloop.cli.web",
+    "users": "closeloop.cli.web",
+    "tokens": "closeloop.cli.web",
+    "audit": "closeloop.cli.web",
 }
 
 

@@ -152,3 +152,22 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         return page(request, 400, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+
+
+def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
+    """Every (path, methods) the app answers, routers included (for the route inventory test and docs)."""
+    from fastapi.routing import APIRoute
+
+    out: list[tuple[str, frozenset[str]]] = []
+
+    def walk(items: list[Any]) -> None:
+        for r in items:
+            if isinstance(r, APIRoute):
+                out.append((r.path, frozenset(r.methods)))
+            elif hasattr(r, "original_router"):  # an included router (FastAPI >= 0.120 keeps it whole)
+                walk(r.original_router.routes)
+            elif hasattr(r, "routes") and not hasattr(r, "app"):
+                walk(r.routes)
+
+    walk(app.routes)
+    return out
