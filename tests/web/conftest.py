@@ -74,7 +74,7 @@ def build_workspace(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     t0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
     for i in range(240):
         agent_id, center, _ = AGENTS[i % len(AGENTS)]
-        offered = t0 + timedelta(days=i % 10, minutes=3 * i)
+        offered = t0 + timedelta(days=i % 11, minutes=3 * i)  # 11 and 6 coprime: every center every day
         call_type = "sales" if i % 3 else "care"
         answered = rnd.random() > 0.1
         outcome = (("sale" if rnd.random() < 0.3 else "no_sale") if call_type == "sales" else "resolved") \

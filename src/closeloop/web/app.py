@@ -26,7 +26,7 @@ from closeloop.ops.accounts import Accounts
 from closeloop.ops.store import OpsStore
 from closeloop.settings import load_settings
 from closeloop.web.auth import LoginThrottle, principal
-from closeloop.web.scope import OutOfScope
+from closeloop.web.scope import OutOfScope, ResultCache
 from closeloop.workspace import from_settings
 
 HERE = Path(__file__).parent
@@ -88,6 +88,7 @@ def create_app(workspace_path: str | Path, ops_url: str | None = None, idle_minu
     app.state.secure_cookies = secure_cookies
     app.state.throttle = LoginThrottle(limit=login_limit)
     app.state.scopes = {}
+    app.state.cache = ResultCache(app.state.ws)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     from closeloop.web import views

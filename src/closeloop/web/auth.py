@@ -121,7 +121,7 @@ def require(request: Request) -> Principal:
 
 def data(request: Request) -> ScopedData:
     """The scoped data-access layer for this request's caller (the only way routes read data)."""
-    return ScopedData(request.app.state.ws, require(request).scope)
+    return ScopedData(request.app.state.ws, require(request).scope, request.app.state.cache)
 
 
 def same_origin(request: Request) -> bool:

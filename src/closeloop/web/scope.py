@@ -12,7 +12,9 @@ transcript, a day's calls) are fixed statements with bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -108,12 +110,62 @@ def _vendor_of(wh: Any, centers: frozenset[str]) -> str | None:
     return got[0] if len(got) == 1 else None
 
 
+class ResultCache:
+    """Use-case answers by (use-case, arguments including the scope's filters), until the warehouse changes.
+
+    Why: a page, its CSV export and its API twin ask the same scorecard; twenty people on one
+    dashboard ask the same headline. The key holds the full ``where`` (the scope included), so
+    one caller's entry can only ever be served to a caller with the same scope. An entry is
+    dropped when the warehouse file (or its write-ahead log) changes: an ingest invalidates all.
+    """
+
+    def __init__(self, ws: Workspace, size: int = 256) -> None:
+        self.paths = [ws.settings.warehouse_path(), ws.settings.warehouse_path().with_suffix(".duckdb.wal")]
+        self.size = size
+        self._items: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> Hashable:
+        out = []
+        for p in self.paths:
+            try:
+                st = p.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The cached answer for ``key``, or ``build()`` stored under it."""
+        stamp = self._stamp()
+        with self._lock:
+            got = self._items.get(key)
+            if got is not None and got[0] == stamp:
+                self._items.move_to_end(key)
+                return got[1]
+        value = build()
+        with self._lock:
+            self._items[key] = (stamp, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _frozen(where: Mapping[str, Sequence[str]]) -> tuple:
+    return tuple(sorted((k, tuple(v)) for k, v in where.items()))
+
+
 class ScopedData:
     """The Workspace seen through one caller's scope."""
 
-    def __init__(self, ws: Workspace, scope: Scope) -> None:
+    def __init__(self, ws: Workspace, scope: Scope, cache: ResultCache | None = None) -> None:
         self.ws = ws
         self.scope = scope
+        self.cache = cache
+
+    def _cached(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        return build() if self.cache is None else self.cache.get(key, build)
 
     # -- filters -------------------------------------------------------------------------
 
@@ -151,9 +203,12 @@ class ScopedData:
         """The Workspace's scorecard for the drill level ``by`` (``day``: per local day) within scope."""
         if by == "day":
             by, grain = None, "day"
+        where = self.where(filters)
+        key = ("scorecard", by, grain, _frozen(where), period, start, end, tuple(metrics))
         try:
-            return self.ws.scorecard(by=[by] if by else None, grain=grain, metrics=list(metrics),
-                                     where=self.where(filters), period=period, start=start, end=end)
+            return self._cached(key, lambda: self.ws.scorecard(
+                by=[by] if by else None, grain=grain, metrics=list(metrics), where=where, period=period,
+                start=start, end=end))
         except EmptySelectionError:
             raise OutOfScope("nothing in your scope matches") from None
 
@@ -233,7 +288,7 @@ class ScopedData:
 
     def sla(self, period: str | None = None, summary: bool = False) -> Result:
         """Every contract term (or contract, ``summary``) per period, keeping contracts of centers in scope."""
-        result = self.ws.sla_check(period=period, summary=summary)
+        result = self._cached(("sla", period, summary), lambda: self.ws.sla_check(period=period, summary=summary))
         if self.scope.is_client:
             return result
         visible = {c.name for c in self.ws.contracts() if self._covers(c)}
