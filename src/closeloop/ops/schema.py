@@ -158,3 +158,16 @@ web_audit = Table(
     Column("detail", Text),
 )
 Index("ix_web_audit_at", web_audit.c.at)
+
+# QA reviews of calls: a reviewer's verdict per playbook script step and a comment.
+web_qa_reviews = Table(
+    "web_qa_reviews", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", String(100), nullable=False),
+    Column("center_id", String(100)),
+    Column("reviewer", String(100), nullable=False),
+    Column("steps", Text, nullable=False),  # JSON: {step name: met | missed | n/a}
+    Column("comment", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_web_qa_reviews_call", web_qa_reviews.c.call_id)

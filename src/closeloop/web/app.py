@@ -97,10 +97,11 @@ def create_app(workspace_path: str | Path, ops_url: str | None = None, idle_minu
     app.state.templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from closeloop.web.routes import api, login, pages
+    from closeloop.web.routes import api, login, pages, qa
 
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(qa.router)
     app.include_router(api.router)
     _errors(app)
 

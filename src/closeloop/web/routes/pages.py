@@ -142,8 +142,12 @@ def call(request: Request, d: Data, call_id: str) -> Response:
         has_recording = False
     c = got["call"]
     timeline = _timeline(c)
+    from closeloop.ops.reviews import VERDICTS, reviews
+    from closeloop.web.routes.qa import REVIEWERS, script_steps
+
     return render(request, "call.html", title=f"Call {call_id}", c=c, turns=got["turns"], lead=got["lead"],
-                  timeline=timeline, has_recording=has_recording)
+                  timeline=timeline, has_recording=has_recording, reviews=reviews(request.app.state.store, call_id),
+                  steps=script_steps(request), verdicts=VERDICTS, can_review=who.role in REVIEWERS)
 
 
 def _timeline(c: dict[str, Any]) -> list[tuple[str, Any]]:
