@@ -33,14 +33,15 @@ def _v2(conn: Connection) -> None:
 
 
 def _v3(conn: Connection) -> None:
-    for table in (schema.web_users, schema.web_sessions, schema.web_tokens, schema.web_audit, schema.web_qa_reviews):
+    for table in (schema.web_users, schema.web_sessions, schema.web_tokens, schema.web_audit, schema.web_qa_reviews,
+                  schema.web_uploads):
         table.create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[Migration] = [
     (1, "lead queue, attempts, follow-ups, do-not-call list", _v1),
     (2, "partial index of ready queue items", _v2),
-    (3, "web app: users, sessions, API tokens, audit log, QA reviews", _v3),
+    (3, "web app: users, sessions, API tokens, audit log, QA reviews, uploads", _v3),
 ]
 _LOCK_ID = 7_202_611  # arbitrary, constant: the advisory lock closeloop's migrations take
 

@@ -171,3 +171,15 @@ web_qa_reviews = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_web_qa_reviews_call", web_qa_reviews.c.call_id)
+
+# API uploads by Idempotency-Key: a repeated key returns the stored answer instead of loading twice.
+web_uploads = Table(
+    "web_uploads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(120), nullable=False),
+    Column("idem_key", String(200), nullable=False),
+    Column("record", String(20), nullable=False),
+    Column("answer", Text, nullable=False),  # the JSON answered the first time
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("actor", "idem_key", name="uq_web_uploads_key"),
+)

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from closeloop.errors import CloseloopError
+from closeloop.errors import CloseloopError, StorageError
 from closeloop.ops.accounts import Accounts
 from closeloop.ops.store import OpsStore
 from closeloop.settings import load_settings
@@ -82,6 +82,8 @@ def create_app(workspace_path: str | Path, ops_url: str | None = None, idle_minu
     app = FastAPI(title="closeloop", version="1", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(_gate)], lifespan=lifespan)
     app.state.ws = from_settings(settings)
+    # Uploads (POST /api/v1/ingest) read the server's own saved file: only they may reach the disk.
+    app.state.ingest_ws = from_settings(dataclasses.replace(settings, warehouse_external_access=True))
     app.state.store = store
     app.state.accounts = Accounts(store)
     app.state.idle_minutes = idle_minutes
@@ -97,12 +99,13 @@ def create_app(workspace_path: str | Path, ops_url: str | None = None, idle_minu
     app.state.templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from closeloop.web.routes import api, login, pages, qa
+    from closeloop.web.routes import api, ingest, login, pages, qa
 
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(qa.router)
     app.include_router(api.router)
+    app.include_router(ingest.router)
     _errors(app)
 
     @app.middleware("http")
@@ -144,6 +147,12 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(OutOfScope)
     async def _scope(request: Request, exc: OutOfScope) -> Response:
         return page(request, 404, "not found")
+
+    @app.exception_handler(StorageError)
+    async def _busy(request: Request, exc: StorageError) -> Response:
+        response = page(request, 503, f"the store is busy or failed, try again: {exc}")
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(CloseloopError)
     async def _bad(request: Request, exc: CloseloopError) -> Response:

@@ -270,6 +270,16 @@ class ScopedData:
                 lead = got[0] if got else None
         return {"call": rows[0], "turns": turns, "lead": lead}
 
+    def visible_calls(self, call_ids: Sequence[str]) -> set[str]:
+        """Which of these call ids exist within the scope."""
+        if not call_ids:
+            return set()
+        where, params = self._scope_sql("c")
+        with self.ws.warehouse() as wh:
+            got = wh.query(f"SELECT call_id FROM calls c WHERE list_contains(?, c.call_id) AND {where}",
+                           [sorted(set(call_ids)), *params])
+        return set(got.column(0).to_pylist())
+
     def recording(self, call_id: str) -> Path:
         """The call's recording file under WORKSPACE/recordings; OutOfScope when none can be served.
 
