@@ -35,7 +35,9 @@ def urls(env: Env, user: str) -> list[str]:
     out = ["/", "/?format=csv", "/?format=json", "/sla", "/sla?format=csv", "/admin/audit", "/api/docs",
            "/api/openapi.json", "/api/v1/me", "/api/v1/centers", "/api/v1/overview", "/api/v1/overview/trend",
            "/api/v1/sla", "/api/v1/sla?summary=true", f"/calls?day={DAY}", f"/calls?day={DAY}&format=csv",
-           f"/api/v1/calls?day={DAY}", f"/calls/{own}", f"/api/v1/calls/{own}", f"/calls/{own}/recording"]
+           f"/api/v1/calls?day={DAY}", f"/calls/{own}", f"/api/v1/calls/{own}", f"/calls/{own}/recording", "/gap"]
+    centers = sorted(VISIBLE[user] or {"N1", "S1"})
+    out.append(f"/gap?dimension=center_id&a={centers[0]}&b={centers[-1]}")
     for level in LEVELS:
         out += [f"/scorecard?by={level}", f"/scorecard?by={level}&format=csv", f"/api/v1/scorecard?by={level}"]
     return out
@@ -109,6 +111,8 @@ def test_tampered_ids_and_filters_answer_404(env: Env, user: str) -> None:
                 f"/calls?day={DAY}&center_id={foreign_center}", f"/api/v1/calls?day={DAY}&agent_id={foreign_agent}",
                 f"/calls/{foreign_call}", f"/api/v1/calls/{foreign_call}", f"/calls/{foreign_call}/recording",
                 f"/?center_id={foreign_center}", f"/api/v1/overview?vendor={foreign_vendor}",
+                f"/gap?dimension=vendor&a={foreign_vendor}&b={VENDOR_OF[sorted(visible)[0]]}",
+                f"/gap?dimension=center_id&a={sorted(visible)[0]}&b={foreign_center}",
                 "/calls/NO-SUCH-CALL"):
         got = c.get(url)
         assert got.status_code == 404, (user, url, got.status_code)

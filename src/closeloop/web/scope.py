@@ -212,15 +212,47 @@ class ScopedData:
         except EmptySelectionError:
             raise OutOfScope("nothing in your scope matches") from None
 
+    def gap(self, dimension: str, a: str, b: str, adjust_for: Sequence[str], metric: str = "close_rate") -> Result:
+        """Split the gap between two groups into mix and performance (Workspace.explain_gap) within scope.
+
+        A vendor compares its own centers only (``vendor`` as the dimension would show another
+        vendor's rate): both groups must be in scope, else OutOfScope.
+        """
+        if dimension not in ("vendor", "center_id"):
+            raise OutOfScope("not found")
+        if dimension == "vendor" and not self.scope.is_client:
+            raise OutOfScope("not found")
+        self.filters({dimension: a})
+        self.filters({dimension: b})
+        where = self.where({})
+        key = ("gap", dimension, a, b, tuple(adjust_for), metric, _frozen(where))
+        try:
+            return self._cached(key, lambda: self.ws.explain_gap(dimension, a, b, adjust_for=list(adjust_for),
+                                                                 metric=metric, where=where))
+        except EmptySelectionError:
+            raise OutOfScope("nothing in your scope matches") from None
+
+    def modes(self) -> Result:
+        """Close rate by the agent's previous call and run position (Workspace.explain_modes) within scope."""
+        where = self.where({})
+        return self._cached(("modes", _frozen(where)), lambda: self.ws.explain_modes(where=where))
+
     def as_of(self) -> Any:
         """The latest offered call in scope (what the numbers are as of)."""
         where, params = self._scope_sql("c")
-        with self.ws.warehouse() as wh:
-            return wh.query(f"SELECT max(c.offered_at) FROM calls c WHERE {where}", params).column(0)[0].as_py()
+
+        def build() -> Any:
+            with self.ws.warehouse() as wh:
+                return wh.query(f"SELECT max(c.offered_at) FROM calls c WHERE {where}", params).column(0)[0].as_py()
+
+        return self._cached(("as_of", where, str(params)), build)
 
     def span(self) -> tuple[date | None, date | None]:
         """First and last local day with calls in scope (to mark partial periods)."""
         where, params = self._scope_sql("c")
+        return self._cached(("span", where, str(params)), lambda: self._span(where, params))
+
+    def _span(self, where: str, params: list[Any]) -> tuple[date | None, date | None]:
         with self.ws.warehouse() as wh:
             got = wh.query("SELECT min(d) AS first_day, max(d) AS last_day FROM ("
                            "SELECT CAST(timezone(ce.timezone, c.offered_at) AS DATE) d FROM calls c "

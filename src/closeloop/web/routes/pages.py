@@ -81,6 +81,31 @@ def overview_data(d: ScopedData, f: Filters) -> dict[str, Any]:
             "sla": sla}
 
 
+#: Rates drawn on the overview's trend chart and the scorecard's interval chart.
+CHARTED = ("service_level", "abandon_rate", "close_rate")
+
+
+def trend_chart(trend: Result, partial: set) -> str:
+    """The weekly rates as lines (the report's SVG charts: no script, works offline)."""
+    from closeloop.report.charts import line_chart
+
+    rows = trend.rows()
+    labels = [f"{r['period']}{'*' if r['period'] in partial else ''}" for r in rows]
+    return line_chart("rates by week (* partial)", labels, {m: [r.get(m) for r in rows] for m in CHARTED}, pct=True)
+
+
+def interval_chart(card: Result, key: str) -> str:
+    """The first charted rate per group with its interval (the report's forest plot)."""
+    from closeloop.report.charts import forest_plot
+
+    metric = next((m for m in ("close_rate", *CHARTED) if f"{m}_low" in card.columns), None)
+    rows = [r for r in card.rows() if metric and r.get(metric) is not None][:40]
+    if not rows:
+        return ""
+    return forest_plot(f"{metric} with its interval", [str(r[key]) for r in rows], [r[metric] for r in rows],
+                       [r[f"{metric}_low"] for r in rows], [r[f"{metric}_high"] for r in rows])
+
+
 def scorecard_data(d: ScopedData, f: Filters, by: str) -> Result:
     """One level of the drill path within the filters."""
     if by not in LEVELS:
@@ -102,7 +127,7 @@ def overview(request: Request, d: Data, f: Filt) -> Response:
     if fmt != "html":
         return data_response(request, got["head"], fmt, "overview")
     return render(request, "overview.html", title="Overview", f=f, metrics=HEADLINE, scope=d.scope,
-                  link=link, **got)
+                  link=link, chart=trend_chart(got["trend"], got["partial"]), **got)
 
 
 @router.get("/scorecard")
@@ -113,7 +138,8 @@ def scorecard(request: Request, d: Data, f: Filt, by: str | None = None) -> Resp
     fmt = wanted_format(request)
     if fmt != "html":
         return data_response(request, card, fmt, f"scorecard-{level}")
-    return render(request, "scorecard.html", title=f"Scorecard by {level}", card=card, by=level, f=f,
+    chart = interval_chart(card, "period" if level == "day" else level)
+    return render(request, "scorecard.html", title=f"Scorecard by {level}", card=card, by=level, f=f, chart=chart,
                   metrics=HEADLINE, next_level=NEXT_LEVEL.get(level), levels=LEVELS, link=link,
                   base=f.params())
 

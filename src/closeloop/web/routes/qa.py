@@ -27,8 +27,13 @@ def script_steps(request: Request) -> list[tuple[str, str]]:
     from closeloop.workspace.conversations import load_playbook
 
     path = request.app.state.ws.root / "playbook.toml"
-    book = load_playbook(path if path.is_file() else None)
-    return [(s.name, s.label) for s in book.steps]
+    stamp = path.stat().st_mtime_ns if path.is_file() else None
+    cached = getattr(request.app.state, "steps", None)
+    if cached is None or cached[0] != stamp:  # parsed once, again only when the file changes
+        book = load_playbook(path if stamp is not None else None)
+        cached = (stamp, [(s.name, s.label) for s in book.steps])
+        request.app.state.steps = cached
+    return cached[1]
 
 
 @router.post("/calls/{call_id}/qa")
