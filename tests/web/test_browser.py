@@ -125,3 +125,38 @@ def test_client_and_vendor_walk_the_drill_path_to_a_recorded_call(env: Env, serv
     assert vendor.goto(f"/calls/{foreign}").status == 404
     actions = {(r["actor"], r["action"]) for r in env.app.state.accounts.audit_rows()}
     assert {("south_mgr", "recording_view"), ("admin", "call_view")} <= actions
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # axe-core 4.14.1 (MPL-2.0), from npm
+
+
+def test_no_serious_accessibility_violations_on_any_page(env: Env, server: str, browser: Browser) -> None:
+    """axe-core on every page as the client and as a vendor: nothing serious or critical."""
+    script = AXE.read_text(encoding="utf-8")
+    call = env.recorded["south"]
+    pages = ["/", "/scorecard?by=vendor", "/scorecard?by=agent_id&center_id=S2", "/scorecard?by=day&center_id=S2",
+             "/calls?center_id=S2&day=2026-03-07", f"/calls/{call}", "/sla", "/gap?dimension=center_id&a=S1&b=S2",
+             "/api/docs", "/admin/audit"]
+    found = {}
+    for name in ("admin", "south_mgr"):
+        # axe is injected as a script: the app's CSP (rightly) forbids that, so this context bypasses it
+        ctx = browser.new_context(base_url=server, bypass_csp=True)
+        page = ctx.new_page()
+        page.goto("/login")
+        page.fill("#username", name)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/")
+        for url in [*pages, "/login"]:
+            if url == "/admin/audit" and name != "admin":
+                continue
+            page.goto(url)
+            page.add_script_tag(content=script)
+            got = page.evaluate("async () => { const r = await axe.run(); return {passes: r.passes.length, "
+                                "violations: r.violations.map(v => [v.id, v.impact, v.nodes.length])}; }")
+            assert got["passes"] > 5, (name, url)  # axe really checked the page
+            bad = [v for v in got["violations"] if v[1] in ("serious", "critical")]
+            if bad:
+                found[(name, url)] = bad
+        ctx.close()
+    assert not found, found
