@@ -17,7 +17,7 @@ VISIBLE = {"admin": None, "analyst": None, "north_mgr": {"N1"}, "south_mgr": {"S
            "na1_agent": {"N1"}}
 AGENT = {"na1_agent": "NA1"}
 DAY = "2026-03-03"
-LEVELS = ("vendor", "center_id", "queue", "agent_id", "day")
+LEVELS = ("vendor", "center_id", "queue", "team", "agent_id", "day")
 
 
 def _own_call(env: Env, user: str) -> str:
@@ -52,7 +52,7 @@ def foreign_markers(env: Env, user: str) -> list[str]:
     own_vendors = {VENDOR_OF[c] for c in visible}
     for center, vendor, _, _ in CENTERS:
         if center not in visible:
-            marks += [f"{center} site", f"sales_{center.lower()}", f"care_{center.lower()}"]
+            marks += [f"{center} site", f"team {center}", f"sales_{center.lower()}", f"care_{center.lower()}"]
             if vendor not in own_vendors:
                 marks.append(vendor)
     marks += [a for a, c, _ in AGENTS if c not in visible or (user in AGENT and a != AGENT[user])]

@@ -27,9 +27,11 @@ from closeloop.workspace import Workspace
 from closeloop.workspace.analysis import to_date
 
 #: Filters a URL may carry, in drill order (vendor -> center -> queue -> agent -> day -> call).
-DRILL = ("vendor", "center_id", "queue", "agent_id")
-#: The level below each grouping on the drill path.
-NEXT_LEVEL = {"vendor": "center_id", "center_id": "queue", "queue": "agent_id", "agent_id": "day"}
+DRILL = ("vendor", "center_id", "queue", "team", "agent_id")
+#: The level below each grouping on the drill path (team is a side step: team -> its agents).
+NEXT_LEVEL = {"vendor": "center_id", "center_id": "queue", "queue": "agent_id", "team": "agent_id",
+              "agent_id": "day"}
+_CALL_COLUMN = {"vendor": "ce.vendor", "team": "ag.team"}
 #: Headline metrics (Overview) and the scorecard's default set.
 HEADLINE = ("offered", "service_level", "abandon_rate", "close_rate", "aht_s")
 MAX_CALLS = 500
@@ -265,7 +267,7 @@ class ScopedData:
         cond = [where]
         for col in DRILL:
             if col in filters:
-                cond.append("ce.vendor = ?" if col == "vendor" else f"c.{col} = ?")
+                cond.append(f"{_CALL_COLUMN.get(col, 'c.' + col)} = ?")
                 params.append(filters[col])
         the_day = to_date(day, "day")
         if the_day is not None:
@@ -273,6 +275,7 @@ class ScopedData:
             params.append(the_day)
         sql = ("SELECT c.call_id, c.center_id, ce.vendor, c.queue, c.call_type, c.direction, c.offered_at, "
                "c.agent_id, c.outcome, c.order_value FROM calls c LEFT JOIN centers ce USING (center_id) "
+               "LEFT JOIN agents ag ON ag.agent_id = c.agent_id "
                f"WHERE {' AND '.join(cond)} ORDER BY c.offered_at, c.call_id LIMIT {int(limit)}")
         with self.ws.warehouse() as wh:
             rows = wh.query(sql, params).to_pylist()

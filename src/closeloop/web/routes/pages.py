@@ -27,7 +27,7 @@ Data = Annotated[ScopedData, Depends(data)]
 #: The first drill level each role lands on.
 _START = {"admin": "vendor", "analyst": "vendor", "vendor_manager": "center_id", "supervisor": "queue",
           "agent": "day"}
-LEVELS = ("vendor", "center_id", "queue", "agent_id", "day")
+LEVELS = ("vendor", "center_id", "queue", "team", "agent_id", "day")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Filters:
     vendor: str | None = None
     center_id: str | None = None
     queue: str | None = None
+    team: str | None = None
     agent_id: str | None = None
     period: str | None = None
     start: str | None = None
@@ -52,12 +53,12 @@ class Filters:
 
 
 def filters(vendor: str | None = None, center_id: str | None = None, queue: str | None = None,
-            agent_id: str | None = None,
+            team: str | None = None, agent_id: str | None = None,
             period: Annotated[str | None, Query(description="a month 2026-03, ISO week 2026-W10 or day")] = None,
             start: Annotated[str | None, Query(description="first day YYYY-MM-DD")] = None,
             end: Annotated[str | None, Query(description="last day YYYY-MM-DD")] = None) -> Filters:
     """The filters of a request's URL."""
-    return Filters(vendor, center_id, queue, agent_id, period, start, end)
+    return Filters(vendor, center_id, queue, team, agent_id, period, start, end)
 
 
 Filt = Annotated[Filters, Depends(filters)]
