@@ -36,6 +36,7 @@ def urls(env: Env, user: str) -> list[str]:
            "/api/openapi.json", "/api/v1/me", "/api/v1/centers", "/api/v1/overview", "/api/v1/overview/trend",
            "/api/v1/sla", "/api/v1/sla?summary=true", f"/calls?day={DAY}", f"/calls?day={DAY}&format=csv",
            f"/api/v1/calls?day={DAY}", f"/calls/{own}", f"/api/v1/calls/{own}", f"/calls/{own}/recording", "/gap"]
+    out += ["/scorecard?by=center_id&view=leads", "/api/v1/scorecard?by=queue&view=care"]
     centers = sorted(VISIBLE[user] or {"N1", "S1"})
     out.append(f"/gap?dimension=center_id&a={centers[0]}&b={centers[-1]}")
     for level in LEVELS:

@@ -54,9 +54,9 @@ def trend(request: Request, d: Data, f: Filt) -> Response:
 
 
 @router.get("/v1/scorecard", tags=["data"])
-def scorecard(request: Request, d: Data, f: Filt, by: str = "vendor") -> Response:
-    """One drill level (by = vendor, center_id, queue, agent_id or day) within scope and filters."""
-    return _answer(request, scorecard_data(d, f, by), f"scorecard-{by}")
+def scorecard(request: Request, d: Data, f: Filt, by: str = "vendor", view: str = "ops") -> Response:
+    """One drill level (by = vendor, center_id, queue, team, agent_id or day; view = ops, leads or care)."""
+    return _answer(request, scorecard_data(d, f, by, view), f"scorecard-{by}")
 
 
 @router.get("/v1/calls", tags=["data"])

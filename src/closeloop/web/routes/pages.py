@@ -28,6 +28,13 @@ Data = Annotated[ScopedData, Depends(data)]
 _START = {"admin": "vendor", "analyst": "vendor", "vendor_manager": "center_id", "supervisor": "queue",
           "agent": "day"}
 LEVELS = ("vendor", "center_id", "queue", "team", "agent_id", "day")
+#: Metric sets a scorecard can show (``?view=``): operations, leads and sales, care.
+VIEWS = {
+    "ops": HEADLINE,
+    "leads": ("sales", "conversion_per_lead", "first_call_close", "leads_per_sale", "contacts_per_sale",
+              "data_capture", "revenue_per_call"),
+    "care": ("handled", "resolution_rate", "repeat_rate", "csat", "csat_top2", "aht_s"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,11 +114,13 @@ def interval_chart(card: Result, key: str) -> str:
                        [r[f"{metric}_low"] for r in rows], [r[f"{metric}_high"] for r in rows])
 
 
-def scorecard_data(d: ScopedData, f: Filters, by: str) -> Result:
-    """One level of the drill path within the filters."""
+def scorecard_data(d: ScopedData, f: Filters, by: str, view: str = "ops") -> Result:
+    """One level of the drill path within the filters, with the view's metrics."""
     if by not in LEVELS:
         raise HTTPException(status_code=400, detail=f"by: one of {', '.join(LEVELS)}")
-    return d.scorecard(by, d.filters(f.drill()), period=f.period, start=f.start, end=f.end)
+    if view not in VIEWS:
+        raise HTTPException(status_code=400, detail=f"view: one of {', '.join(VIEWS)}")
+    return d.scorecard(by, d.filters(f.drill()), period=f.period, start=f.start, end=f.end, metrics=VIEWS[view])
 
 
 def _level(request: Request, by: str | None) -> str:
@@ -132,17 +141,18 @@ def overview(request: Request, d: Data, f: Filt) -> Response:
 
 
 @router.get("/scorecard")
-def scorecard(request: Request, d: Data, f: Filt, by: str | None = None) -> Response:
+def scorecard(request: Request, d: Data, f: Filt, by: str | None = None, view: str = "ops") -> Response:
     """A scorecard at one drill level; each row links one level down, keeping the filters."""
     level = _level(request, by)
-    card = scorecard_data(d, f, level)
+    card = scorecard_data(d, f, level, view)
     fmt = wanted_format(request)
     if fmt != "html":
         return data_response(request, card, fmt, f"scorecard-{level}")
     chart = interval_chart(card, "period" if level == "day" else level)
+    base = f.params() | ({"view": view} if view != "ops" else {})
     return render(request, "scorecard.html", title=f"Scorecard by {level}", card=card, by=level, f=f, chart=chart,
-                  metrics=HEADLINE, next_level=NEXT_LEVEL.get(level), levels=LEVELS, link=link,
-                  base=f.params())
+                  metrics=VIEWS[view], next_level=NEXT_LEVEL.get(level), levels=LEVELS, link=link,
+                  base=base, view=view, views=VIEWS)
 
 
 @router.get("/calls")
