@@ -22,6 +22,14 @@ from closeloop.errors import InputError
 from closeloop.results import Result, csv_text
 
 FORMATS = ("html", "json", "csv", "parquet")
+#: The error answers every API endpoint may give (declared in the OpenAPI document).
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "bad input (a filter, period or parameter that cannot be read)"},
+    401: {"description": "no valid session or bearer token"},
+    403: {"description": "the caller's role may not do this, or the CSRF check failed"},
+    404: {"description": "not found, or outside the caller's scope (the two are not told apart)"},
+    503: {"description": "the store is busy: retry after the Retry-After seconds"},
+}
 _MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8",
           "parquet": "application/vnd.apache.parquet"}
 

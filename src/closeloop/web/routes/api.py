@@ -7,7 +7,8 @@ bearer-token auth (``closeloop tokens create``). The OpenAPI description is at
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,9 +18,9 @@ from closeloop.results import Result
 from closeloop.web.auth import client_ip, data, require
 from closeloop.web.routes.pages import Filt, overview_data, scorecard_data
 from closeloop.web.scope import ScopedData
-from closeloop.web.views import data_response, render, wanted_format
+from closeloop.web.views import ANSWERS, data_response, render, wanted_format
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ANSWERS)
 Data = Annotated[ScopedData, Depends(data)]
 
 
@@ -54,13 +55,15 @@ def trend(request: Request, d: Data, f: Filt) -> Response:
 
 
 @router.get("/v1/scorecard", tags=["data"])
-def scorecard(request: Request, d: Data, f: Filt, by: str = "vendor", view: str = "ops") -> Response:
+def scorecard(request: Request, d: Data, f: Filt,
+              by: Literal["vendor", "center_id", "queue", "team", "agent_id", "day"] = "vendor",
+              view: Literal["ops", "leads", "care"] = "ops") -> Response:
     """One drill level (by = vendor, center_id, queue, team, agent_id or day; view = ops, leads or care)."""
     return _answer(request, scorecard_data(d, f, by, view), f"scorecard-{by}")
 
 
 @router.get("/v1/calls", tags=["data"])
-def calls(request: Request, d: Data, f: Filt, day: str | None = None) -> Response:
+def calls(request: Request, d: Data, f: Filt, day: date | None = None) -> Response:
     """The calls of one local day (first 500) within scope and filters."""
     return _answer(request, d.calls(d.filters(f.drill()), day), "calls")
 

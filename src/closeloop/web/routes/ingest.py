@@ -29,8 +29,9 @@ from closeloop.cli.common import json_text
 from closeloop.ops import schema
 from closeloop.web.auth import check_csrf, client_ip, require
 from closeloop.web.scope import ScopedData
+from closeloop.web.views import ANSWERS
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ANSWERS)
 RECORDS = ("calls", "leads", "transcripts")
 WRITERS = frozenset({"admin", "analyst", "vendor_manager"})
 MAX_BYTES = 50 * 1024 * 1024

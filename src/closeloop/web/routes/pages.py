@@ -62,10 +62,11 @@ class Filters:
 def filters(vendor: str | None = None, center_id: str | None = None, queue: str | None = None,
             team: str | None = None, agent_id: str | None = None,
             period: Annotated[str | None, Query(description="a month 2026-03, ISO week 2026-W10 or day")] = None,
-            start: Annotated[str | None, Query(description="first day YYYY-MM-DD")] = None,
-            end: Annotated[str | None, Query(description="last day YYYY-MM-DD")] = None) -> Filters:
+            start: Annotated[date | None, Query(description="first day (center local time)")] = None,
+            end: Annotated[date | None, Query(description="last day, inclusive")] = None) -> Filters:
     """The filters of a request's URL."""
-    return Filters(vendor, center_id, queue, team, agent_id, period, start, end)
+    return Filters(vendor, center_id, queue, team, agent_id, period, start and start.isoformat(),
+                   end and end.isoformat())
 
 
 Filt = Annotated[Filters, Depends(filters)]
