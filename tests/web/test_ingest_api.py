@@ -80,3 +80,21 @@ def test_uploads_need_a_key_a_writer_role_and_csrf_for_sessions(upload_env: tupl
     agent = c.post("/api/v1/ingest/calls", content=body,
                    headers={"Idempotency-Key": "k", "Origin": BASE, "X-CSRF-Token": c.cookies.get("closeloop_csrf")})
     assert agent.status_code == 403 and calls_in(root, "UP-AGENT") == set()
+
+
+def test_an_uploaded_transcript_is_scanned_and_its_moments_flagged(upload_env: tuple) -> None:
+    root, c, token = upload_env
+    line = {"call_id": "C0010", "turns": [  # C0010: center S1 (south)
+        {"speaker": "agent", "start": 0, "end": 2, "text": "Thanks for calling, how can I help?"},
+        {"speaker": "customer", "start": 2, "end": 5, "text": "Honestly that's too expensive for us"}]}
+    got = c.post("/api/v1/ingest/transcripts", content=json.dumps(line) + "\n",
+                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "t-flags"})
+    assert got.json()["loaded"] == 1
+    closeloop.open(root).scan()
+    page = TestClient(c.app, base_url=BASE, follow_redirects=False)
+    page.get("/login")
+    page.post("/login", data={"username": "south_mgr", "password": PASSWORD,
+                              "csrf_token": page.cookies.get("closeloop_csrf")}, headers={"Origin": BASE})
+    html = page.get("/calls/C0010").text
+    turn = html.split("too expensive for us", 1)[1].split("</li>", 1)[0]
+    assert 'class="flag"' in turn and "price_objection" in turn

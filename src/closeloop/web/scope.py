@@ -298,6 +298,14 @@ class ScopedData:
                 raise OutOfScope("not found")
             turns = wh.query("SELECT turn, speaker, start_s, end_s, text FROM transcripts WHERE call_id = ? "
                              "ORDER BY turn", [call_id]).to_pylist()
+            from closeloop.warehouse.conversations import events_for
+
+            flagged: dict[int, list[str]] = {}
+            for e in events_for(wh, [call_id])[call_id]:  # what the conversation scan found, by turn
+                if e.get("turn") is not None:
+                    flagged.setdefault(int(e["turn"]), []).append(str(e["kind"]))
+            for t in turns:
+                t["flags"] = sorted(set(flagged.get(int(t["turn"]), [])))
             lead = None
             if rows[0].get("lead_id"):
                 got = wh.query("SELECT lead_id, created_at, source, product FROM leads WHERE lead_id = ?",
