@@ -136,7 +136,7 @@ def test_no_serious_accessibility_violations_on_any_page(env: Env, server: str, 
     call = env.recorded["south"]
     pages = ["/", "/scorecard?by=vendor", "/scorecard?by=agent_id&center_id=S2", "/scorecard?by=day&center_id=S2",
              "/calls?center_id=S2&day=2026-03-07", f"/calls/{call}", "/sla", "/gap?dimension=center_id&a=S1&b=S2",
-             "/api/docs", "/admin/audit"]
+             "/api/docs", "/admin/audit", "/patterns", "/scorecard?by=center_id&view=leads"]
     found = {}
     for name in ("admin", "south_mgr"):
         # axe is injected as a script: the app's CSP (rightly) forbids that, so this context bypasses it

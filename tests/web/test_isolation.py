@@ -36,7 +36,8 @@ def urls(env: Env, user: str) -> list[str]:
            "/api/openapi.json", "/api/v1/me", "/api/v1/centers", "/api/v1/overview", "/api/v1/overview/trend",
            "/api/v1/sla", "/api/v1/sla?summary=true", f"/calls?day={DAY}", f"/calls?day={DAY}&format=csv",
            f"/api/v1/calls?day={DAY}", f"/calls/{own}", f"/api/v1/calls/{own}", f"/calls/{own}/recording", "/gap"]
-    out += ["/scorecard?by=center_id&view=leads", "/api/v1/scorecard?by=queue&view=care"]
+    out += ["/scorecard?by=center_id&view=leads", "/api/v1/scorecard?by=queue&view=care", "/patterns",
+            "/patterns?format=csv"]
     centers = sorted(VISIBLE[user] or {"N1", "S1"})
     out.append(f"/gap?dimension=center_id&a={centers[0]}&b={centers[-1]}")
     for level in LEVELS:
@@ -75,7 +76,8 @@ def test_nothing_of_another_scope_appears(env: Env, user: str) -> None:
     marks = foreign_markers(env, user)
     for url in urls(env, user):
         got = c.get(url)
-        allowed = {200} | ({404} if url in ("/admin/audit",) or url.endswith("/recording") else set())
+        refused = url == "/admin/audit" or url.endswith("/recording") or (user in AGENT and "/patterns" in url)
+        allowed = {404} if user in AGENT and "/patterns" in url else {200} | ({404} if refused else set())
         assert got.status_code in allowed, (user, url, got.status_code, got.text[:300])
         if got.status_code != 200 or url.endswith("/recording"):
             continue
@@ -112,6 +114,7 @@ def test_tampered_ids_and_filters_answer_404(env: Env, user: str) -> None:
                 f"/calls?day={DAY}&center_id={foreign_center}", f"/api/v1/calls?day={DAY}&agent_id={foreign_agent}",
                 f"/calls/{foreign_call}", f"/api/v1/calls/{foreign_call}", f"/calls/{foreign_call}/recording",
                 f"/?center_id={foreign_center}", f"/api/v1/overview?vendor={foreign_vendor}",
+                f"/patterns?center_id={foreign_center}",
                 f"/gap?dimension=vendor&a={foreign_vendor}&b={VENDOR_OF[sorted(visible)[0]]}",
                 f"/gap?dimension=center_id&a={sorted(visible)[0]}&b={foreign_center}",
                 "/calls/NO-SUCH-CALL"):

@@ -99,12 +99,13 @@ def create_app(workspace_path: str | Path, ops_url: str | None = None, idle_minu
     app.state.templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from closeloop.web.routes import api, gap, ingest, login, pages, qa
+    from closeloop.web.routes import api, gap, ingest, login, pages, patterns, qa
 
     app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(qa.router)
     app.include_router(gap.router)
+    app.include_router(patterns.router)
     app.include_router(api.router)
     app.include_router(ingest.router)
     _errors(app)

@@ -44,6 +44,10 @@ CALL_LIST = schema_of("calls", [
 ])
 
 
+#: DuckDB has one writer per file: the server's writes (uploads, a conversation scan) take turns.
+WRITE_LOCK = threading.Lock()
+
+
 class OutOfScope(CloseloopError):
     """A request named something outside the caller's scope (or that does not exist): answered 404."""
 
@@ -238,6 +242,29 @@ class ScopedData:
         """Close rate by the agent's previous call and run position (Workspace.explain_modes) within scope."""
         where = self.where({})
         return self._cached(("modes", _frozen(where)), lambda: self.ws.explain_modes(where=where))
+
+    def patterns(self, center: str | None, call_type: str = "sales") -> Result:
+        """What in the calls predicts lost sales (Workspace.patterns) for all centers or one in scope.
+
+        A vendor or supervisor sees one of its centers at a time (the default: its first); an
+        agent none (a center's patterns speak of their colleagues' calls too).
+        """
+        if self.scope.agent_id is not None:
+            raise OutOfScope("not found")
+        if not self.scope.is_client:
+            if center is None:
+                center = min(self.scope.centers or {""})
+            self.filters({"center_id": center})
+        key = ("patterns", center, call_type)
+
+        def build() -> Result:
+            with WRITE_LOCK:  # the first call scans the transcripts and stores what it found
+                return self.ws.patterns(call_type=call_type, center=center)
+
+        try:
+            return self._cached(key, build)
+        except EmptySelectionError:
+            raise OutOfScope("nothing in your scope matches") from None
 
     def as_of(self) -> Any:
         """The latest offered call in scope (what the numbers are as of)."""

@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import re
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from closeloop.cli.common import json_text
 from closeloop.ops import schema
 from closeloop.web.auth import check_csrf, client_ip, require
-from closeloop.web.scope import ScopedData
+from closeloop.web.scope import WRITE_LOCK, ScopedData
 from closeloop.web.views import ANSWERS
 
 router = APIRouter(prefix="/api", responses=ANSWERS)
@@ -36,7 +35,6 @@ RECORDS = ("calls", "leads", "transcripts")
 WRITERS = frozenset({"admin", "analyst", "vendor_manager"})
 MAX_BYTES = 50 * 1024 * 1024
 _KEY = re.compile(r"^[\w.:-]{1,200}$")
-_ONE_WRITER = threading.Lock()  # DuckDB has one writer: uploads load one at a time
 
 
 def split_rows(d: ScopedData, record: str, body: bytes) -> tuple[str, list[dict[str, Any]], int]:
@@ -107,7 +105,7 @@ def _load(request: Request, who: Any, record: str, key: str, body: bytes) -> str
     d = ScopedData(state.ws, who.scope)
     kept, refused, read = split_rows(d, record, body)
     result: dict[str, Any] = {"record": record, "read": read, "refused": refused, "loaded": 0, "rejected": 0}
-    with _ONE_WRITER:
+    with WRITE_LOCK:
         done = _stored(state.store, who.actor, key)
         if done is not None:
             return done
