@@ -179,3 +179,11 @@ def test_warehouse_is_opened_without_external_access(env: Env) -> None:
     ws = env.app.state.ws
     with ws.warehouse() as wh, pytest.raises(duckdb.Error, match=r"(?i)external|disabled|permission"):
         wh.con.execute(f"SELECT * FROM read_csv('{env.root / 'src' / 'calls.csv'}')").fetchall()
+
+
+def test_signed_in_browser_skips_the_login_form_and_keeps_its_csrf_token(env: Env) -> None:
+    c = login(env, "analyst")
+    token = c.cookies.get("closeloop_csrf")
+    got = c.get("/login?next=/sla")
+    assert got.status_code == 303 and got.headers["location"] == "/sla"
+    assert c.cookies.get("closeloop_csrf") == token  # a second tab's login page does not break the first

@@ -10,6 +10,7 @@ another origin), and maps closeloop's errors to pages: outside the scope -> 404,
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from closeloop.web.scope import OutOfScope, ResultCache
 from closeloop.workspace import from_settings
 
 HERE = Path(__file__).parent
+log = logging.getLogger("closeloop.web")
 #: Paths anyone may open (the login form and the vendored assets); everything else needs a caller.
 PUBLIC = ("/login", "/static/")
 
@@ -117,6 +119,8 @@ def create_app(workspace_path: str | Path, ops_url: str | None = None, idle_minu
             response.headers.setdefault(k, v)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if request.app.state.secure_cookies:  # served over HTTPS: browsers must keep to it
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return app
@@ -152,7 +156,8 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StorageError)
     async def _busy(request: Request, exc: StorageError) -> Response:
-        response = page(request, 503, f"the store is busy or failed, try again: {exc}")
+        log.warning("storage error on %s: %s", request.url.path, exc)  # the detail stays in the server's log
+        response = page(request, 503, "the store is busy or failed: try again in a moment")
         response.headers["Retry-After"] = "2"
         return response
 

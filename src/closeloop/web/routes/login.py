@@ -8,6 +8,7 @@ before the login is worth nothing after it) and revokes the one the browser had.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -31,7 +32,10 @@ def _cookie(request: Request, response: Response, name: str, value: str, http_on
 
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, next: str | None = None, error: str | None = None) -> Response:
-    """The sign-in form with a fresh CSRF token."""
+    """The sign-in form with a fresh CSRF token (a signed-in browser goes straight on)."""
+    who = getattr(request.state, "principal", None)
+    if who is not None and not who.via_token:
+        return RedirectResponse(_safe_next(next), status_code=303)
     token = new_csrf()
     response = request.app.state.templates.TemplateResponse(
         request, "login.html", {"who": None, "csrf": token, "next": _safe_next(next), "error": error,
@@ -52,7 +56,7 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
         raise HTTPException(status_code=429, detail="too many sign-in attempts from this address: wait a few minutes")
     user = state.accounts.authenticate(username, password, ip)
     if user is None:
-        return RedirectResponse(f"/login?error=1&next={_safe_next(next)}", status_code=303)
+        return RedirectResponse(f"/login?error=1&next={quote(_safe_next(next), safe='')}", status_code=303)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         state.accounts.revoke_session(old)
