@@ -224,7 +224,25 @@ def sla(request: Request, d: Data, period: str | None = None) -> Response:
     fmt = wanted_format(request)
     if fmt != "html":
         return data_response(request, got, fmt, "sla")
-    return render(request, "sla.html", title="SLA", result=got, rows=got.rows(), message=None, period=period)
+    return render(request, "sla.html", title="SLA", result=got, rows=got.rows(), message=None, period=period,
+                  charts=sla_history(got))
+
+
+def sla_history(result: Result) -> list[str]:
+    """One chart per contract term: its value per period beside its target (the history of the verdicts)."""
+    from closeloop.metrics import METRICS
+    from closeloop.report.charts import line_chart
+
+    terms: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in result.rows():
+        terms.setdefault((r["contract"], r["metric"]), []).append(r)
+    out = []
+    for (contract, metric), rows in terms.items():
+        rows.sort(key=lambda r: r["period"])
+        pct = getattr(METRICS.get(metric), "is_rate", False)
+        out.append(line_chart(f"{contract}: {metric}", [str(r["period"]) for r in rows],
+                              {"value": [r["value"] for r in rows], "target": [r["target"] for r in rows]}, pct=pct))
+    return out
 
 
 @router.get("/admin/audit")
