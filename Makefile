@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 WS ?= demo-workspace
 
-.PHONY: demo test lint venv dev clean
+.PHONY: demo test lint venv dev clean fuzz
 
 $(BIN)/closeloop: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(BIN)/closeloop
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
+
+# The fuzz suite with its long budget (40x the examples, a 2M-row kill test); CI runs the short one.
+fuzz: $(VENV)/.dev
+	CLOSELOOP_FUZZ=long $(BIN)/python -m pytest -q tests/fuzz
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench tools

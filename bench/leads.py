@@ -11,6 +11,10 @@ Figures printed:
    tier) and reason codes per second.
 3. queue claims per second with 8 worker processes on PostgreSQL (target >= 2,000/s) and SQLite,
    one lead per claim and batches of 10 (a dialer), checking that no lead went to two workers.
+4. attributes (``--only attributes --attr-leads 1000000``): N planted leads with 40 text
+   attributes: typing time, fit + held-out evaluation time, scoring and reasons per second,
+   peak memory, and the held-out AUC beside scikit-learn's HistGradientBoosting given the same
+   columns and split (target: within 0.01), each model's fit time, and the oracle AUC.
 
 Not a test: it prints figures; record them in bench/README.md.
 """
@@ -115,6 +119,93 @@ def bench_scoring(n_history: int) -> None:
     print(f"scoring: evaluate + train + score + explain {merged.num_rows:,} leads in {total:.1f} s; "
           f"probability + tier {merged.num_rows / scored:,.0f} leads/s; "
           f"reason codes {20_000 / explained:,.0f} leads/s")
+
+
+def bench_attributes(n: int, n_attributes: int, threads: int) -> None:
+    """Planted leads with typed attributes: closeloop's scorer beside a tuned HistGradientBoosting."""
+    import resource
+
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    from closeloop.leads.attributes import type_attributes
+    from closeloop.leads.features import attribute_features
+    from closeloop.leads.planted import planted_leads
+    from closeloop.leads.scoring import fit_encoding, take, time_split
+    from closeloop.leads.train import fit_and_evaluate
+
+    t = time.perf_counter()
+    pl = planted_leads(n, n_attributes, seed=11)
+    made = time.perf_counter() - t
+    t = time.perf_counter()
+    typed = type_attributes(pl.leads, {"lead_id", "created_at", "source"})
+    created = [datetime.fromisoformat(c) for c in pl.leads.column("created_at").to_pylist()]
+    cols, cat, notes = attribute_features(typed, pl.leads.column("lead_id").to_pylist(), created)
+    typing = time.perf_counter() - t
+    cols["source"] = np.asarray(pl.leads.column("source").to_pylist(), dtype=object)
+    cat = ["source", *cat]
+    print(f"attributes: {n:,} leads x {pl.leads.num_columns - 3} text columns generated in {made:.1f} s, "
+          f"typed + featurised in {typing:.1f} s ({n * (pl.leads.num_columns - 3) / typing:,.0f} values/s); "
+          f"{typed.rejects.num_rows:,} rejected values")
+    t = time.perf_counter()
+    fit = fit_and_evaluate(cols, pl.y, cat, seed=0, threads=threads)
+    fitted = time.perf_counter() - t
+    model = fit.model
+    live = {k: cols[k] for k in model.encoding.names}
+    t = time.perf_counter()
+    p = model.predict(live)
+    model.tiers(p)
+    scored = time.perf_counter() - t
+    k = min(n, 100_000)
+    t = time.perf_counter()
+    model.reasons({c: v[:k] for c, v in live.items()})
+    explained = time.perf_counter() - t
+    for r in fit.reports:
+        print(f"  held out: {r.name:20s} AUC {r.auc:.4f} [{r.auc_low:.4f}-{r.auc_high:.4f}]  Brier {r.brier:.4f}  "
+              f"ECE {r.ece:.4f}  lift@10% {r.lift_top_decile:.2f}")
+    excluded = ", ".join(f"{x.feature} ({x.reason.split(':')[0]})" for x in notes + fit.notes)
+    print(f"  features used {len(model.encoding.names)}; not used: {excluded}")
+    print(f"  closeloop: evaluate + final fit {fitted:.1f} s ({threads} thread(s), {model.params}); "
+          f"probability + tier {n / scored:,.0f} leads/s; reasons {k / explained:,.0f} leads/s")
+    # The peer: HistGradientBoosting, given the columns closeloop used and the same time split.
+    train, test = time_split(n, 0.3)
+    enc = fit_encoding(take(live, train), [c for c in cat if c in live])
+    x_train, x_test = enc.encode(take(live, train)), enc.encode(take(live, test))
+    mask = np.array([c in enc.categorical for c in enc.names])
+    from threadpoolctl import threadpool_limits
+
+    t = time.perf_counter()
+    with threadpool_limits(limits=threads, user_api="openmp"):  # the same threads as LightGBM gets
+            hgb = HistGradientBoostingClassifier(max_iter=1000, learning_rate=0.1, max_leaf_nodes=31,
+                                             l2_regularization=1.0,
+                                             early_stopping=True, validation_fraction=0.2, n_iter_no_change=40,
+                                             categorical_features=mask, random_state=0).fit(x_train, pl.y[train])
+    hgb_s = time.perf_counter() - t
+    hgb_auc = roc_auc_score(pl.y[test], hgb.predict_proba(x_test)[:, 1])
+    ours = fit.reports[0].auc
+    oracle = roc_auc_score(pl.y[test], pl.p_true[test])
+    print(f"  peer HistGradientBoosting (same columns and split, early stopping, {hgb.n_iter_} iterations): "
+          f"AUC {hgb_auc:.4f}, fit {hgb_s:.1f} s; closeloop - peer = {ours - hgb_auc:+.4f} (target >= -0.01); "
+          f"oracle (true probabilities) {oracle:.4f}")
+    # Head to head, one fit each with the same settings (31 leaves, rate 0.1, early stopping on the
+    # newest 20% of the training leads): which library to use.
+    import lightgbm as lgb
+
+    cut = int(len(x_train) * 0.8)
+    cat_idx = [j for j, c in enumerate(enc.names) if c in enc.categorical]
+    params = {"objective": "binary", "num_leaves": 31, "learning_rate": 0.1, "lambda_l2": 1.0, "verbose": -1,
+              "num_threads": threads, "seed": 0, "metric": "auc", "min_data_in_leaf": 20}
+    t = time.perf_counter()
+    ds = lgb.Dataset(x_train[:cut], pl.y[train][:cut], categorical_feature=cat_idx, params=params)
+    vs = lgb.Dataset(x_train[cut:], pl.y[train][cut:], reference=ds, categorical_feature=cat_idx, params=params)
+    booster = lgb.train(params, ds, 1000, valid_sets=[vs], callbacks=[lgb.early_stopping(40, verbose=False)])
+    lgb_s = time.perf_counter() - t
+    lgb_auc = roc_auc_score(pl.y[test], booster.predict(x_test))
+    print(f"  head to head, same settings: LightGBM AUC {lgb_auc:.4f} in {lgb_s:.1f} s ({booster.best_iteration} "
+          f"rounds) vs HistGradientBoosting AUC {hgb_auc:.4f} in {hgb_s:.1f} s; speed ratio {hgb_s / lgb_s:.2f}x")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak memory (max RSS of this process) {peak:,.0f} MiB")
 
 
 def _worker(url: str, campaign: str, name: str, count: int, ready: object, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -223,13 +314,18 @@ def main() -> None:
     ap.add_argument("--pg-url", help="PostgreSQL URL for the claims (default: CLOSELOOP_TEST_PG_URL or .ci/pg.env), "
                     "e.g. over the Unix socket: postgresql+psycopg://closeloop@/closeloop_test?host=/tmp&port=54329")
     ap.add_argument("--skip-sqlite", action="store_true")
-    ap.add_argument("--only", choices=["intake", "scoring", "claims"])
+    ap.add_argument("--attr-leads", type=int, default=1_000_000, help="planted leads for the attributes benchmark")
+    ap.add_argument("--attributes", type=int, default=40, help="extra columns per planted lead")
+    ap.add_argument("--threads", type=int, default=1, help="threads for the boosted models")
+    ap.add_argument("--only", choices=["intake", "scoring", "claims", "attributes"])
     args = ap.parse_args()
     print(f"closeloop leads benchmark on {os.cpu_count()} cores")
     if args.only in (None, "intake"):
         bench_intake(args.leads, args.dup_rate, args.jobs, args.threshold)
     if args.only in (None, "scoring"):
         bench_scoring(args.history)
+    if args.only in (None, "attributes"):
+        bench_attributes(args.attr_leads, args.attributes, args.threads)
     if args.only in (None, "claims"):
         url = args.pg_url or _pg_url()
         if url and not args.skip_pg:

@@ -135,12 +135,44 @@ def blended(workers: int) -> None:
               f"(speed-up {one / many:.2f}x)")
 
 
+def features(calls: int) -> None:
+    """What each scenario feature costs on M/M/100 at 90% load (engine CPU time per call)."""
+    from closeloop.sim.dists import make
+
+    variants: list[tuple[str, dict[str, object], str]] = [
+        ("baseline (exponential talk)", {}, "auto"),
+        ("baseline, event engine", {}, "event"),
+        ("gamma talk", {"talk": make("gamma", mean=AHT, sd=AHT)}, "auto"),
+        ("empirical talk", {"talk": make("empirical", values=list(np.quantile(
+            np.random.default_rng(0).exponential(AHT, 10_000), np.linspace(0, 1, 101))))}, "auto"),
+        ("Weibull patience + call-backs", {"patience": make("weibull", shape=0.8, scale=600.0), "retrial_prob": 0.3,
+                                           "retrial_delay": make("exponential", mean=300.0)}, "auto"),
+        ("capacity 20 (event)", {"capacity": 20}, "auto"),
+        ("trunks 110 (event)", {"trunks": 110}, "auto"),
+        ("balking (event)", {"balk_prob": [0.0, 0.01, 0.02, 0.05]}, "auto"),
+        ("max wait 60 s, message", {"max_wait_s": 60.0}, "auto"),
+        ("random agent (event)", {"agent_selection": "random"}, "auto"),
+    ]
+    print(f"\nfeature costs on M/M/{C} at {LOAD / C:.0%} load, {calls:,} calls (engine CPU time):")
+    base = None
+    for label, extra, engine in variants:
+        s = mm100(calls)
+        for k, v in extra.items():
+            setattr(s.queues[0], k, v)
+        r = run_once(s, engine=engine)
+        rate = len(r.jobs.q) / r.engine_cpu_s
+        base = base or rate
+        print(f"  {label:<34} engine {r.engine:<5} {rate:>12,.0f} calls/CPU-s  "
+              f"({base / rate:4.1f}x the baseline's time)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=2_000_000, help="calls for closeloop on M/M/100")
     ap.add_argument("--peer-calls", type=int, default=100_000, help="calls for Ciw and SimPy (rates are per call)")
     ap.add_argument("--skip-blended", action="store_true")
+    ap.add_argument("--features", type=int, default=200_000, help="calls per feature-cost run (0: skip)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
     exact = erlang_c_figures(C, LAM, AHT, SL_T)
@@ -164,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
           f" (target ≥ 30x), closeloop / SimPy = {cpu_rate['closeloop'] / cpu_rate['simpy']:.1f}x (target ≥ 10x)")
     print(f"ratios (wall time): closeloop / Ciw = {cl['rate'] / res['ciw']['rate']:.1f}x, "
           f"closeloop / SimPy = {cl['rate'] / res['simpy']['rate']:.1f}x")
+    if args.features:
+        features(args.features)
     if not args.skip_blended:
         blended(args.workers)
 

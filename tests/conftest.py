@@ -55,3 +55,14 @@ def pg_url() -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo workspace (two weeks), no report, built once; tests that write copy it first."""
+    from closeloop.demo.build import build_demo
+    from closeloop.demo.params import DemoParams
+
+    root = tmp_path_factory.mktemp("ws-demo") / "ws"
+    build_demo(root, DemoParams.for_scale("small", seed=5), report=False)
+    return root

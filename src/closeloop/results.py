@@ -19,8 +19,7 @@ the same tables.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -180,41 +179,37 @@ class Result:
         """Write the table (with its column meanings) as Parquet; returns the path."""
         import pyarrow.parquet as pq
 
-        return write_atomic(Path(path), lambda tmp: pq.write_table(self.table, tmp))
+        from closeloop.outputs import write_with
 
-    def to_csv(self, path: str | Path | None = None) -> str:
-        """The table as CSV text (written to ``path`` when given)."""
-        text = csv_text(self.table)
+        return write_with(Path(path), lambda tmp: pq.write_table(self.table, tmp))
+
+    def to_csv(self, path: str | Path | None = None, escape_formulas: bool = False) -> str:
+        """The table as CSV text (written to ``path`` when given, atomically, never over a workspace's files).
+
+        ``escape_formulas`` prefixes cells a spreadsheet would run as formulas with ``'``
+        (for files meant for people; :mod:`closeloop.outputs`).
+        """
+        text = csv_text(self.table, escape_formulas)
         if path is not None:
-            write_atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            from closeloop.outputs import write_text
+
+            write_text(Path(path), text)
         return text
 
 
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """Write through a temporary file in the same folder and rename it into place.
-
-    Why: a reader (or a crash) never sees half a file, and a failed write leaves the old one.
-    """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
-
-
-def csv_text(table: pa.Table) -> str:
+def csv_text(table: pa.Table, escape_formulas: bool = False) -> str:
     """A table as RFC 4180 CSV: the header always, null as an empty cell, dates as ISO text."""
     import csv
     import io
+
+    from closeloop.outputs import escape_cell
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(table.column_names)
     for row in table.to_pylist():
-        writer.writerow(["" if v is None else _text(v) for v in row.values()])
+        cells = ["" if v is None else _text(v) for v in row.values()]
+        writer.writerow([escape_cell(c) for c in cells] if escape_formulas else cells)
     return buf.getvalue()
 
 

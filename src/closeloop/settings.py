@@ -6,12 +6,16 @@ here is a module-level singleton, so tests can make as many workspaces as they l
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from closeloop.errors import ConfigError
+from closeloop.leads.attribute_rules import AttributeRule, parse_rules
 
 CONFIG_NAME = "closeloop.toml"
 
@@ -24,6 +28,8 @@ DEFAULT_CONFIG = """\
 url = "duckdb:///warehouse.duckdb"
 # Most memory the embedded database may use before it spills to disk (e.g. "1GB", "8GB").
 memory_limit = "1GB"
+# One process writes the warehouse at a time; others wait this long for it, then give up.
+lock_timeout_s = 60
 
 [ops]
 # Operational store (lead queues, follow-ups). sqlite:///FILE by default;
@@ -33,6 +39,10 @@ url = "sqlite:///ops.sqlite"
 [ingest]
 # Time zone for offset-less timestamps whose center is unknown (IANA name).
 default_timezone = "{timezone}"
+# Plausibility window: a row with a timestamp before `earliest` or more than
+# `latest_years_ahead` years after today is rejected (a mistyped year, 9999 or 0001).
+earliest = "1990-01-01"
+latest_years_ahead = 2
 
 [metrics]
 # Service level: share of calls answered within this many seconds.
@@ -43,6 +53,13 @@ short_abandon_s = 5
 service_level_abandons = "exclude_short"
 # Repeat contact within this many days counts against first-contact resolution.
 repeat_contact_days = 7
+
+# Extra columns of leads files (see docs/leads.md): rename, retype, exclude, or say when known.
+# [leads.attributes.duration]
+# known_at = "after_call"      # creation | event | after_call (never a feature)
+# [leads.attributes.tos]
+# rename = "time_on_site_min"
+# type = "number"              # number | category | boolean | time | text
 """
 
 
@@ -63,11 +80,16 @@ class Settings:
     root: Path
     warehouse_url: str = "duckdb:///warehouse.duckdb"
     warehouse_memory_limit: str | None = None
+    warehouse_lock_timeout_s: float = 60.0
     #: False in the web server: its DuckDB connections can read no file, URL or extension.
     warehouse_external_access: bool = True
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)
+    earliest: date = date(1990, 1, 1)
+    latest_years_ahead: int = 2
+    # [leads.attributes.COLUMN]: rename / retype / exclude / known_at of a leads file's extra column
+    lead_attributes: dict[str, AttributeRule] = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -121,32 +143,99 @@ def find_workspace(start: Path) -> Path:
     )
 
 
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseTable(_Table):
+    """``[warehouse]``: where analytical data lives."""
+
+    url: str = Field("duckdb:///warehouse.duckdb", description="duckdb:///FILE (embedded default, relative to "
+                     "the workspace)")
+    memory_limit: str | None = Field(None, description="Most memory the embedded database may use, e.g. '1GB'")
+    lock_timeout_s: float = Field(60.0, ge=0, description="How long a second writer (or a reader) waits for the "
+                                  "warehouse before giving up")
+
+
+class OpsTable(_Table):
+    """``[ops]``: the operational store (queues, follow-ups)."""
+
+    url: str = Field("sqlite:///ops.sqlite", description="sqlite:///FILE by default; "
+                     "postgresql+psycopg://user:pass@host/db for a real deployment")
+
+
+class IngestTable(_Table):
+    """``[ingest]``: how files are read."""
+
+    default_timezone: str = Field("UTC", description="IANA zone of offset-less timestamps whose center is unknown")
+    earliest: date = Field(date(1990, 1, 1), description="Timestamps before this day are rejected as implausible")
+    latest_years_ahead: int = Field(2, ge=0, le=100, description="Timestamps more than this many years after "
+                                    "today are rejected as implausible")
+
+
+class MetricsTable(_Table):
+    """``[metrics]``: the conventions every metric states (docs/metrics.md)."""
+
+    service_level_threshold_s: float = Field(20.0, ge=0, description="Answered within this many seconds counts "
+                                             "toward service level")
+    short_abandon_s: float = Field(5.0, ge=0, description="Abandons within this many seconds are short abandons")
+    service_level_abandons: Literal["exclude_short", "include_all", "exclude_all"] = Field(
+        "exclude_short", description="How abandons count in service level")
+    repeat_contact_days: int = Field(7, ge=0, description="A repeat contact within this many days counts against "
+                                     "first-contact resolution")
+
+
+class AttributeTable(_Table):
+    """``[leads.attributes.COLUMN]``: how one extra column of a leads file is read (docs/leads.md)."""
+
+    rename: str | None = Field(None, min_length=1, description="Name it this instead")
+    type: Literal["number", "category", "boolean", "time", "text"] | None = Field(
+        None, description="Its type instead of the inferred one")
+    exclude: bool = Field(False, description="Never load it as an attribute")
+    known_at: Literal["creation", "event", "after_call"] | None = Field(
+        None, description="When its value is known: after_call never becomes a feature")
+
+
+class LeadsTable(_Table):
+    """``[leads]``: the lead pipeline."""
+
+    attributes: dict[str, AttributeTable] = {}
+
+
+class SettingsFile(_Table):
+    """closeloop.toml: a workspace's settings (``closeloop schema settings``)."""
+
+    warehouse: WarehouseTable = WarehouseTable()
+    ops: OpsTable = OpsTable()
+    ingest: IngestTable = IngestTable()
+    metrics: MetricsTable = MetricsTable()
+    leads: LeadsTable = LeadsTable()
+
+
 def load_settings(root: Path) -> Settings:
-    """Read and validate ``root/closeloop.toml``."""
+    """Read and validate ``root/closeloop.toml`` (one message naming the key on any mistake)."""
+    from closeloop.config import read_toml, validate
+
     cfg = root / CONFIG_NAME
     try:
-        data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+        text = cfg.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{cfg}: not found; run 'closeloop init {root}'") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{cfg}: not valid TOML: {exc}") from exc
-    wh, ops, ing, met = (data.get(k, {}) for k in ("warehouse", "ops", "ingest", "metrics"))
-    metric_fields = MetricSettings.__dataclass_fields__
-    unknown = set(met) - set(metric_fields)
-    if unknown:
-        raise ConfigError(f"{cfg}: metrics: unknown setting(s) {sorted(unknown)}; known: {sorted(metric_fields)}")
-    metrics = MetricSettings(**met)
-    if metrics.service_level_abandons not in {"exclude_short", "include_all", "exclude_all"}:
-        raise ConfigError(
-            f"{cfg}: metrics.service_level_abandons: {metrics.service_level_abandons!r} is not one of "
-            "exclude_short, include_all, exclude_all"
-        )
-    tz = check_timezone(ing.get("default_timezone", "UTC"), f"{cfg}: ingest.default_timezone")
+    except OSError as exc:
+        raise ConfigError(f"{cfg}: cannot read ({exc.strerror or exc})") from exc
+    data = validate(SettingsFile, read_toml(text, str(cfg)), str(cfg))
+    tz = check_timezone(data.ingest.default_timezone, f"{cfg}: ingest.default_timezone")
+    attributes = parse_rules({k: v.model_dump(exclude_none=True) for k, v in data.leads.attributes.items()},
+                             str(cfg))
     return Settings(
         root=root.resolve(),
-        warehouse_url=wh.get("url", "duckdb:///warehouse.duckdb"),
-        warehouse_memory_limit=wh.get("memory_limit"),
-        ops_url=ops.get("url", "sqlite:///ops.sqlite"),
+        warehouse_url=data.warehouse.url,
+        warehouse_memory_limit=data.warehouse.memory_limit,
+        warehouse_lock_timeout_s=data.warehouse.lock_timeout_s,
+        ops_url=data.ops.url,
         default_timezone=tz,
-        metrics=metrics,
+        metrics=MetricSettings(**data.metrics.model_dump()),
+        earliest=data.ingest.earliest,
+        latest_years_ahead=data.ingest.latest_years_ahead,
+        lead_attributes=attributes,
     )

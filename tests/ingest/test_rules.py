@@ -113,7 +113,7 @@ def test_orphans_are_loaded_and_counted(wh: Warehouse, tmp_path: Path) -> None:
         ("agents", {"agent_id": "A", "center_id": "AUS", "skills": "sales:0"}, "skills", "format"),
         ("agents", {"agent_id": "A", "center_id": "AUS", "skills": ""}, "skills", "required"),
         ("leads", {"lead_id": "L", "created_at": "soon", "source": "web"}, "created_at", "ISO 8601"),
-        ("leads", {"lead_id": "L", "created_at": "2026-01-01", "source": ""}, "source", "required"),
+        ("leads", {"lead_id": "L", "created_at": "2026-01-01T08:00:00", "source": ""}, "source", "required"),
     ],
 )
 def test_other_record_rules(wh: Warehouse, tmp_path: Path, record, row, field, words) -> None:

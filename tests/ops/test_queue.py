@@ -163,12 +163,12 @@ def test_prepared_postgres_claim_plan_walks_the_ready_index(pg_url: str) -> None
             conn = pooled.driver_connection
             conn.execute("ANALYZE lead_queue")
             sql = _pg_claim_sql(1)
-            conn.execute(f"PREPARE claim_plan (varchar, timestamptz, varchar) AS {sql}")
-            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE claim_plan('c', now(), 'a')"))
+            conn.execute(f"PREPARE claim_plan (varchar, timestamptz, varchar, interval) AS {sql}")
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE claim_plan('c', now(), 'a', '30 minutes')"))
             conn.execute("DEALLOCATE claim_plan")
         finally:
             pooled.close()
-    assert "ix_lead_queue_ready" in plan
+    assert "ix_lead_queue_ready" in plan and "ix_lead_queue_claimed" in plan  # the lease check reads claims only
     assert "Seq Scan" not in plan and "Sort" not in plan and "Hash Join" not in plan
 
 

@@ -1,4 +1,4 @@
-"""One small demo workspace for the application-layer tests (built once per session)."""
+"""A private copy of the session's small demo workspace (``demo_root``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from closeloop.demo.build import build_demo
-from closeloop.demo.params import DemoParams
-
-
-@pytest.fixture(scope="session")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo workspace (two weeks), no report; tests that write copy it first."""
-    root = tmp_path_factory.mktemp("ws-demo") / "ws"
-    build_demo(root, DemoParams.for_scale("small", seed=5), report=False)
-    return root
 
 
 @pytest.fixture

@@ -22,11 +22,14 @@ import typer.main
 from typer.core import TyperGroup
 
 from closeloop.errors import CloseloopError
+from closeloop.urls import install_log_masking, mask_urls
 
 COMMANDS: dict[str, str] = {
     "init": "closeloop.cli.workspace",
     "status": "closeloop.cli.workspace",
     "sql": "closeloop.cli.workspace",
+    "schema": "closeloop.cli.workspace",
+    "vacuum": "closeloop.cli.maintenance",
     "ingest": "closeloop.cli.ingest",
     "rejects": "closeloop.cli.ingest",
     "scorecard": "closeloop.cli.scorecard",
@@ -38,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "qa": "closeloop.cli.conversations",
     "simulate": "closeloop.cli.sim",
     "staff": "closeloop.cli.sim",
+    "calibrate": "closeloop.cli.calibrate",
     "leads": "closeloop.cli.leads",
     "demo": "closeloop.cli.demo",
     "serve": "closeloop.cli.web",
@@ -84,8 +88,9 @@ def _root() -> None:
 
 def main() -> None:
     """Console-script entry point: run the app, mapping our errors to exit codes."""
+    install_log_masking()
     try:
         app()
     except CloseloopError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {mask_urls(str(exc))}", err=True)
         sys.exit(exc.exit_code)

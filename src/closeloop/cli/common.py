@@ -22,7 +22,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn
 from rich.table import Table
 
 from closeloop.errors import InputError
-from closeloop.results import Result, csv_text, write_atomic
+from closeloop.outputs import write_text
+from closeloop.results import Result, csv_text
 from closeloop.settings import Settings, find_workspace, load_settings
 from closeloop.workspace import Workspace, from_settings
 from closeloop.workspace.core import Progress as WorkProgress
@@ -137,7 +138,7 @@ def emit(result: Result, fmt: OutputFormat, out: Path | None = None, people: lis
     if out is None:
         sys.stdout.write(text)
         return
-    write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(out, text)
     console(stderr=True).print(f"wrote {len(result):,} rows to {out}")
 
 

@@ -18,7 +18,10 @@ from closeloop.cli.common import (
     emit,
     workspace_for,
 )
+from closeloop.ingest import FilesIngestError
+from closeloop.outputs import owned_paths, write_csv
 from closeloop.results import Result
+from closeloop.workspace.core import ingest_result
 
 
 class Record(StrEnum):
@@ -29,6 +32,7 @@ class Record(StrEnum):
     leads = "leads"
     calls = "calls"
     transcripts = "transcripts"
+    lead_events = "lead_events"
 
 
 def _format_help() -> str:
@@ -49,6 +53,9 @@ def ingest(
         "(default Asia/Jerusalem); for canonical files the rows whose center's zone is unknown "
         "(default: the workspace's).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any row was rejected (for pipelines).")] = False,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Field separator of canonical CSV files (default: the one their header line uses most). "
+        "The dialect is RFC 4180: fields may be enclosed in double quotes, a quote inside one doubled.")] = None,
     workspace: WorkspaceOpt = None,
     output: Annotated[
         OutputFormat, typer.Option("--output", "-o", help="Summary as table, json, csv or parquet (with --out).")
@@ -58,12 +65,19 @@ def ingest(
     """Validate files and load them into the warehouse; every row is loaded or kept in rejects.
 
     Re-ingesting a file (or an overlapping one) replaces rows by key, never duplicates.
-    Each file is one transaction. A file that cannot be read at all exits with status 2.
+    Each file is one transaction. A file that cannot be read at all exits with status 2;
+    the files before it stay loaded, and their outcome is printed before the error.
+    Timestamps outside [ingest] earliest .. latest_years_ahead (closeloop.toml) are rejected.
     """
     ws = workspace_for(workspace)
     with TerminalProgress() as progress:
-        result = ws.ingest(record.value, paths, format=input_format, center=center, timezone=timezone,
-                           progress=progress)
+        try:
+            result = ws.ingest(record.value, paths, format=input_format, center=center, timezone=timezone,
+                               delimiter=delimiter, progress=progress)
+        except FilesIngestError as exc:  # say what the earlier files committed, then the error
+            progress.bar.stop()
+            _report(ingest_result(exc.done, [r.source for r in exc.done]), output, None)
+            raise
     _report(result, output, out)
     if strict and any(r["rejected"] for r in result.rows()):
         raise typer.Exit(1)
@@ -99,14 +113,18 @@ def rejects(
     source: Annotated[str | None, typer.Option(help="Only rejects from files whose path contains this.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many (0 = all).")] = 50,
     export: Annotated[Path | None, typer.Option(help="Write all matching rejects to this CSV file.")] = None,
+    escape_formulas: Annotated[bool, typer.Option(
+        help="In --export, prefix cells starting with = + - @ with ' so spreadsheets show them as text "
+        "instead of running them as formulas.")] = True,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
 ) -> None:
     """List rows that could not be loaded, with file, line, field, reason and raw text."""
-    result = workspace_for(workspace).rejects(record.value if record else None, source)
+    ws = workspace_for(workspace)
+    result = ws.rejects(record.value if record else None, source)
     if export is not None:
-        result.to_csv(export)
+        write_csv(export, result.rows(), result.columns, owned_paths(ws.settings), escape_formulas)
         console(stderr=True).print(f"wrote {len(result):,} rejects to {export}")
         return
     if not len(result) and fmt is OutputFormat.table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,7 @@ from closeloop.cli.common import (
     emit,
     workspace_for,
 )
+from closeloop.cli.money import outsource_cmd
 from closeloop.errors import InputError
 from closeloop.metrics import METRICS
 
@@ -54,7 +56,12 @@ LABELS = {
     "conversion_per_lead": "conv/lead", "revenue_per_call": "revenue/call", "resolution_rate": "resolved",
     "repeat_rate": "repeat", "data_capture": "data capture", "contacts_per_sale": "contacts/sale",
     "leads_per_sale": "leads/sale", "talk_s_per_sale": "talk s/sale", "short_abandons": "short ab.",
+    "cost_per_call": "cost/call", "cost_per_sale": "cost/sale", "cost_per_lead": "cost/lead",
 }
+
+
+def _amount(v: float | None) -> str:
+    return "…" if v is None else f"{v:,.2f}"
 
 
 def _pct(v: float | None) -> str:
@@ -65,6 +72,8 @@ def _cell(r: dict[str, Any], name: str, extra: str = "") -> str:
     """One metric of one row for people: ``54.5% [53.9-55.1] ▲`` for rates, plain numbers otherwise."""
     key = f"{name}_{extra}" if extra else name
     v = r.get(key)
+    if f"{key}_low" in r and name in METRICS and not METRICS[name].is_rate:  # an amount with an interval
+        return "n/a" if v is None else f"{v:,.2f} [{_amount(r[f'{key}_low'])}-{_amount(r[f'{key}_high'])}]"
     if f"{key}_low" in r:
         if v is None:
             return "n/a"
@@ -84,7 +93,7 @@ def table_columns(rows: list[dict[str, Any]], keys: list[str], names: list[str],
     for n in names:
         label = LABELS.get(n, n)
         if any(f"{n}_low" in r for r in rows):
-            label += f" % [{conf:.0%} CI]"
+            label += f" % [{conf:.0%} CI]" if METRICS[n].is_rate else f" [{conf:.0%} CI]"
         cols.append((label, [_cell(r, n) for r in rows]))
         for extra in ("shrunk", "adjusted"):
             if any(f"{n}_{extra}" in r for r in rows):
@@ -116,7 +125,8 @@ def print_table(rows: list[dict[str, Any]], keys: list[str], names: list[str], w
         title = "scorecard" if len(chunks) < 2 else f"scorecard ({part + 1}/{len(chunks)})"
         table = Table(title=title, show_lines=False)
         for i in [*range(nkeys), *chunk]:
-            header = cols[i][0].replace(ci, "\n" + ci.strip())
+            head = cols[i][0]
+            header = head.replace(ci, "\n" + ci.strip()) if ci in head else head.replace(ci[2:], "\n" + ci[3:])
             table.add_column(header, no_wrap=True, overflow="ellipsis", justify="left" if i < nkeys else "right")
         for r in range(len(rows)):
             table.add_row(*(cols[i][1][r] for i in [*range(nkeys), *chunk]))
@@ -140,6 +150,10 @@ def scorecard_cmd(
     adjust_for: AdjustOpt = None,
     pvalues: Annotated[str, typer.Option("--pvalues", help="Multiple-comparison correction: holm, bh, none.")] = "holm",
     conf: ConfOpt = 0.95,
+    contracts: Annotated[
+        Path | None, typer.Option("--contracts", help="Contract file with prices, for the cost metrics "
+                                  "(default: contracts.toml in the workspace).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
@@ -153,14 +167,16 @@ def scorecard_cmd(
     other groups of the same period beyond noise (two-proportion test, Holm-corrected, at
     1 - conf). Grouping by agent_id adds empirical-Bayes shrunk rates; --adjust-for adds
     mix-adjusted close rates (<name>_adjusted in JSON). Every row has every column
-    (<rate>_low/_high, _sig, _p...). See docs/metrics.md.
+    (<rate>_low/_high, _sig, _p...). Cost metrics (cost, cost_per_call, cost_per_sale,
+    cost_per_lead, margin) price the calls with the contracts' [contract.price]. See
+    docs/metrics.md.
     """
     check_output(fmt, out)
     chosen = metrics or (",".join(TABLE_METRICS) if fmt is OutputFormat.table else None)
     with TerminalProgress() as progress:
         card = workspace_for(workspace).scorecard(
             by=by, grain=grain.value if grain else None, metrics=chosen, adjust_for=adjust_for, where=where,
-            period=period, start=start, end=end, conf=conf, pvalues=pvalues, progress=progress)
+            period=period, start=start, end=end, conf=conf, pvalues=pvalues, progress=progress, contracts=contracts)
     if fmt is not OutputFormat.table:
         emit(card, fmt, out)
         return
@@ -252,6 +268,9 @@ def volume_cmd(
 ) -> None:
     """Per agent: leads touched, sales, close rate, contacts per sale; flags high close on few leads."""
     emit(workspace_for(workspace).explain_volume(where=where, start=start, end=end, low_volume=low_volume), fmt, out)
+
+
+explain_app.command("outsource")(outsource_cmd)
 
 
 def register(app: typer.Typer) -> None:

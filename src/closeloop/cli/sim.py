@@ -23,7 +23,8 @@ from closeloop.results import Result
 from closeloop.routing import POLICIES
 from closeloop.workspace.simulation import SIM_METRICS
 
-_PCT = {"service_level", "abandonment", "occupancy", "close_rate", "resolution", "reach_rate"}
+_PCT = {"service_level", "abandonment", "occupancy", "close_rate", "resolution", "reach_rate", "blocked", "balked",
+        "timed_out"}
 
 
 def _fmt(metric: str, value: float | None, lo: float | None, hi: float | None, diff: bool = False) -> str:
@@ -54,9 +55,11 @@ def _tables(result: Result) -> list[tuple[str, list[dict[str, Any]]]]:
             continue
         row = by_policy.setdefault(r["policy"], {}).setdefault(r["queue"], {"queue": r["queue"]})
         row[r["metric"]] = _fmt(r["metric"], r["value"], r["low"], r["high"])
+    present = {r["metric"] for r in result.rows()}
+    shown = [m for m in SIM_METRICS if m in present]
     for policy, rows in by_policy.items():
         out.append((f"{result.scenario} — policy {policy} ({result.replications} replications, 95% intervals)",
-                    [{k: row.get(k, "") for k in ("queue", *SIM_METRICS)} for row in rows.values()]))
+                    [{k: row.get(k, "") for k in ("queue", *shown)} for row in rows.values()]))
     if diffs:
         versus = next(r["policy"] for r in result.rows() if r["verdict"] is not None)
         out.append((f"{versus} (paired, same traffic)", diffs))
@@ -78,6 +81,9 @@ def simulate(
                                      "workspace, as if ingested.")] = False,
     intervals: Annotated[int, typer.Option(help="Also print per-interval figures of the first replication, "
                                                 "in intervals of this many minutes (0: no).", min=0)] = 0,
+    validate_twin: Annotated[bool, typer.Option(
+        "--validate", help="Instead: replay the scenario's period and print simulated vs observed (the "
+                           "workspace's calls) SL, ASA, abandonment and occupancy per queue and hour.")] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
@@ -92,6 +98,19 @@ def simulate(
     rows whose policy reads "OTHER minus POLICY".
     """
     check_output(fmt, out)
+    if validate_twin:
+        from closeloop.cli.calibrate import print_validation
+        from closeloop.sim.runner import check_engine
+        from closeloop.sim.scenario import validate
+        from closeloop.workspace.simulation import read_scenario
+
+        check_engine(engine)
+        s = read_scenario(scenario)
+        if seed is not None:
+            s.seed = seed
+        validate(s)
+        print_validation(s, replications, seed, engine, workspace, fmt)
+        return
     ws = workspace_for(workspace) if write_to_workspace else None
     err = console(stderr=True)
     err.print(f"simulating {scenario.name}: {replications} replication(s)")

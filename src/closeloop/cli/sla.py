@@ -44,7 +44,10 @@ def check_cmd(
 ) -> None:
     """Judge every contract term per period: value, CI, target, pass/fail/not-enough-data, margin.
 
-    Exits 1 when any term fails (for cron and CI), 0 otherwise; not-enough-data is not a failure.
+    Each row carries the money its verdict moves under the contract: ``penalty`` (what the
+    breach costs: penalty + penalty_per_point x points short) or ``bonus`` (earned by a met
+    term). Exits 1 when any term fails (for cron and CI), 0 otherwise; not-enough-data is not
+    a failure.
     """
     check_output(fmt, out)
     with TerminalProgress() as progress:
@@ -55,7 +58,8 @@ def check_cmd(
     emit(result, fmt, out, people=people)
     if fmt is OutputFormat.table:
         console(stderr=True).print(f"{result.failed + result.passed + result.not_judged} term-periods: "
-                                   f"{result.failed} failed, {result.passed} passed, {result.not_judged} not judged")
+                                   f"{result.failed} failed, {result.passed} passed, {result.not_judged} not judged; "
+                                   f"breaches cost {result.penalties:,.2f}, bonuses earned {result.bonuses:,.2f}")
     if result.failed:
         raise typer.Exit(1)
 
@@ -69,11 +73,19 @@ def _pretty(r: dict[str, Any]) -> dict[str, Any]:
 
 @sla_app.command("show")
 def show_cmd(
-    contracts: ContractsOpt = None, workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table,
-    out: OutOpt = None,
+    contracts: ContractsOpt = None,
+    prices: Annotated[bool, typer.Option("--prices", help="List the contracts' prices instead of their terms.")]
+    = False,
+    workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table, out: OutOpt = None,
 ) -> None:
-    """Validate the contract file and list its terms."""
-    emit(workspace_for(workspace).sla_terms(contracts), fmt, out)
+    """Validate the contract file and list its terms (the table also lists prices; --prices only them)."""
+    ws = workspace_for(workspace)
+    if prices:
+        emit(ws.sla_prices(contracts), fmt, out)
+        return
+    emit(ws.sla_terms(contracts), fmt, out)
+    if fmt is OutputFormat.table and len(priced := ws.sla_prices(contracts)):
+        emit(priced, fmt)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +30,12 @@ def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = OutputFormat.table, 
     if fmt is OutputFormat.table:
         zone = ws.display_zone()
         print_rows(result.rows(), f"workspace {ws.root} (times in {zone.key})", zone=zone)
-        return
-    emit(result, fmt, out)
+    else:
+        emit(result, fmt, out)
+    size = result.size
+    hint = "  (reclaim with: closeloop vacuum)" if size["free"] > size["used"] else ""
+    console(stderr=True).print(f"warehouse {ws.settings.warehouse_path().name}: {size['file'] / 2**20:,.1f} MiB on "
+                               f"disk, {size['free'] / 2**20:,.1f} MiB free inside{hint}")
 
 
 def sql(
@@ -40,7 +45,12 @@ def sql(
     out: OutOpt = None,
     limit: Annotated[int, typer.Option(help="Show at most this many rows in table format.")] = 200,
 ) -> None:
-    """Run an ad-hoc SQL query on the warehouse (read-only)."""
+    """Run an ad-hoc SQL query on the warehouse: read-only, and nothing outside it.
+
+    The query runs on a secured connection: it reads the warehouse's tables and cannot
+    write them, read or write any other file (COPY ... TO, read_csv, ATTACH), reach the
+    network, install or load extensions, or change settings.
+    """
     result = workspace_for(workspace).sql(query)
     if fmt is OutputFormat.table and len(result) > limit:
         console(stderr=True).print(f"showing {limit} of {len(result)} rows (use --format csv for all)")
@@ -49,8 +59,25 @@ def sql(
     emit(result, fmt, out)
 
 
+def schema(
+    name: Annotated[str | None, typer.Argument(help="Which file: settings, scenario, contracts, playbook.")] = None,
+) -> None:
+    """Print the JSON Schema of a configuration file (editors complete and check against it).
+
+    Without NAME, list the files that have one. Example: closeloop schema settings > closeloop.schema.json
+    """
+    from closeloop.config import SCHEMAS, json_schema
+
+    if name is None:
+        for known in sorted(SCHEMAS):
+            typer.echo(known)
+        return
+    typer.echo(json.dumps(json_schema(name), indent=2))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command()(schema)
     app.command()(init)
     app.command()(status)
     app.command()(sql)

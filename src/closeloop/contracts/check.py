@@ -5,6 +5,9 @@ scorecard code as everything else, with its Wilson CI for rates. ``judge = "poin
 decides on the value (as most contracts are written); ``judge = "ci"`` fails a term only
 when the whole CI misses the target and passes it only when the whole CI meets it —
 anything else is ``within-noise`` (not a failure, but worth watching).
+
+Money: a failed term costs the party its breach (``penalty`` plus ``penalty_per_point`` per
+point short), a passed one earns its ``bonus``; terms not judged move no money.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class TermResult:
     margin: float | None
     weight: float
     penalty: float
+    #: Money the verdict moves: the bonus earned (+) or the breach's cost (-); 0 when not judged.
+    money: float = 0.0
 
     def row(self) -> dict[str, Any]:
         """As a flat dict for output."""
@@ -43,7 +48,8 @@ class TermResult:
             "contract": self.contract, "period": self.period, "metric": self.metric, "value": self.value,
             "ci": list(self.ci) if self.ci else None, "n": self.n, "target": self.target,
             "direction": self.direction, "status": self.status, "margin": self.margin,
-            "weight": self.weight, "penalty": self.penalty if self.status == FAIL else 0.0,
+            "weight": self.weight, "penalty": -self.money if self.money < 0 else 0.0,
+            "bonus": self.money if self.money > 0 else 0.0,
         }
 
 
@@ -58,6 +64,7 @@ def check_contracts(
             req = ScorecardRequest(
                 selection=Selection(filters=contract.filters, start=start, end=end), grain=period,
                 metrics=tuple(dict.fromkeys(t.metric for t in terms)),
+                contracts=(contract,) if contract.price else (),
             )
             try:
                 rows = scorecard(tables, conv, req).rows
@@ -85,15 +92,17 @@ def judge(contract: Contract, term: Term, row: dict[str, Any]) -> TermResult:
             status = NOISE
     else:
         status = PASS if term.meets(value) else FAIL
+    money = term.money(status == PASS, value) if status in (PASS, FAIL) else 0.0
     return TermResult(
         contract=contract.name, period=row["period"], metric=term.metric, value=value,
         ci=tuple(ci) if ci else None, n=n, target=term.target, direction=term.direction, status=status,
         margin=term.margin(value) if value is not None else None, weight=term.weight, penalty=term.penalty,
+        money=money,
     )
 
 
 def summarise(results: list[TermResult]) -> list[dict[str, Any]]:
-    """Per contract and period: terms passed/failed, weighted score of judged terms, penalties."""
+    """Per contract and period: terms passed/failed, weighted score of judged terms, penalties and bonuses."""
     groups: dict[tuple[str, date], list[TermResult]] = {}
     for r in results:
         groups.setdefault((r.contract, r.period), []).append(r)
@@ -106,6 +115,7 @@ def summarise(results: list[TermResult]) -> list[dict[str, Any]]:
             "passed": sum(r.status == PASS for r in rs), "failed": sum(r.status == FAIL for r in rs),
             "not_judged": sum(r.status in (NO_DATA, NOISE) for r in rs),
             "score": sum(r.weight for r in judged if r.status == PASS) / weight if weight else None,
-            "penalty": sum(r.penalty for r in rs if r.status == FAIL),
+            "penalty": sum(-r.money for r in rs if r.money < 0),
+            "bonus": sum(r.money for r in rs if r.money > 0),
         })
     return out

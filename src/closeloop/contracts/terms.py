@@ -8,6 +8,7 @@ A contract file holds one or more ``[[contract]]`` tables::
     where = ["call_type=sales"]        # optional extra filters (same syntax as --where)
     period = "week"                    # week | month: each term is judged per period
     judge = "point"                    # point: the value decides; ci: fail only if the whole CI misses
+    start = 2026-01-05                 # optional: the contract's first day (first 90 days: ramp-up)
 
     [[contract.term]]
     metric = "close_rate"
@@ -16,16 +17,25 @@ A contract file holds one or more ``[[contract]]`` tables::
     min_volume = 200                   # fewer calls in the denominator -> not-enough-data
     weight = 2.0                       # share in the contract's weighted score
     penalty = 1500.0                   # money owed per failed period
+    penalty_per_point = 200.0          # and per point short of the target (0.01 of a rate, 1 s...)
+    bonus = 500.0                      # money earned per period the term is met
+
+    [contract.price]                   # optional: how the party is paid (closeloop.contracts.pricing)
+    per_productive_hour = 14.5
+
+A contract with a price may have no terms (an in-house center's loaded cost, a partner's
+commission): it is then priced but never judged.
 
 Parsing is pure (text in, objects out); mistakes raise ScenarioError(path, key, problem).
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from closeloop.contracts.pricing import Price, parse_price
 from closeloop.errors import InputError, ScenarioError
 from closeloop.metrics import METRICS
 from closeloop.metrics.selection import Filter, parse_filter
@@ -33,8 +43,11 @@ from closeloop.metrics.selection import Filter, parse_filter
 DIRECTIONS = ("at_least", "at_most")
 PERIODS = ("week", "month")
 JUDGES = ("point", "ci")
-_CONTRACT_KEYS = {"name", "scope", "where", "period", "judge", "term"}
-_TERM_KEYS = {"metric", "target", "direction", "min_volume", "weight", "penalty", "period"}
+_CONTRACT_KEYS = {"name", "scope", "where", "period", "judge", "term", "price", "start"}
+#: Days after a contract's start that count as ramp-up in a vendor review.
+RAMP_UP_DAYS = 90
+_MONEY_KEYS = ("penalty", "penalty_per_point", "bonus")
+_TERM_KEYS = {"metric", "target", "direction", "min_volume", "weight", "period", *_MONEY_KEYS}
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,21 @@ class Term:
     min_volume: int = 0
     weight: float = 1.0
     penalty: float = 0.0
+    penalty_per_point: float = 0.0
+    bonus: float = 0.0
+    #: What one "point" of the metric is for ``penalty_per_point``: 0.01 for rates, 1 otherwise.
+    point: float = 1.0
+
+    def money(self, passed: bool, value: float | None) -> float:
+        """Money this term moves in a judged period: the bonus if met, minus the penalty if not.
+
+        Negative: the party owes (a service credit); positive: it earned a bonus. A breach
+        costs ``penalty + penalty_per_point × points short``.
+        """
+        if passed:
+            return self.bonus
+        short = max(-self.margin(value), 0.0) / self.point if value is not None else 0.0
+        return -(self.penalty + self.penalty_per_point * short)
 
     def meets(self, value: float) -> bool:
         """Whether ``value`` keeps the promise."""
@@ -66,14 +94,23 @@ class Contract:
     filters: tuple[Filter, ...]
     terms: tuple[Term, ...]
     judge: str = "point"
+    price: Price | None = None
+    period: str = "month"
+    #: The day the contract started (``start = 2026-01-05``): its first 90 days are ramp-up.
+    start: date | None = None
+
+    def ramp_up(self, day: date) -> bool:
+        """Whether ``day`` falls in the contract's first RAMP_UP_DAYS days."""
+        return self.start is not None and self.start <= day < self.start + timedelta(days=RAMP_UP_DAYS)
 
 
 def parse_contracts(text: str, path: str = "contracts.toml") -> list[Contract]:
     """Contracts from TOML text; ScenarioError naming file, key and problem on any mistake."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "(file)", f"not valid TOML: {exc}") from exc
+    from closeloop.config import read_toml, validate
+    from closeloop.contracts.shape import ContractsFile
+
+    data = read_toml(text, path)
+    validate(ContractsFile, data, path)  # shape, types and key names; the domain's rules follow
     unknown = set(data) - {"contract"}
     if unknown:
         raise ScenarioError(path, sorted(unknown)[0], "unknown top-level key; contracts are [[contract]] tables")
@@ -111,11 +148,21 @@ def _contract(raw: dict[str, Any], path: str, where: str) -> Contract:
             raise ScenarioError(path, f"{where}.where", str(exc)) from None
     period = _choice(raw.get("period", "month"), PERIODS, path, f"{where}.period")
     judge = _choice(raw.get("judge", "point"), JUDGES, path, f"{where}.judge")
-    terms = raw.get("term")
-    if not isinstance(terms, list) or not terms:
-        raise ScenarioError(path, f"{where}.term", "a contract needs at least one [[contract.term]]")
+    price = parse_price(raw["price"], path, f"{where}.price") if "price" in raw else None
+    for i, t in enumerate(raw.get("term") or []):
+        m = METRICS.get(str(t.get("metric"))) if isinstance(t, dict) else None
+        if price is None and m is not None and m.level == "cost":
+            raise ScenarioError(path, f"{where}.term[{i}].metric", f"{m.name} needs the contract's [contract.price]")
+    terms = raw.get("term", [])
+    if not isinstance(terms, list) or (not terms and price is None):
+        raise ScenarioError(path, f"{where}.term",
+                            "a contract needs at least one [[contract.term]] (or a [contract.price])")
+    start = raw.get("start")
+    if start is not None and (isinstance(start, datetime) or not isinstance(start, date)):
+        raise ScenarioError(path, f"{where}.start",
+                            f"give the start day as a TOML date (start = 2026-01-05), got {start!r}")
     return Contract(name, tuple(filters), tuple(_term(t, path, f"{where}.term[{i}]", period)
-                                               for i, t in enumerate(terms)), judge)
+                                               for i, t in enumerate(terms)), judge, price, period, start)
 
 
 def _term(raw: dict[str, Any], path: str, where: str, period: str) -> Term:
@@ -130,14 +177,14 @@ def _term(raw: dict[str, Any], path: str, where: str, period: str) -> Term:
         raise ScenarioError(path, f"{where}.target", f"{metric} is a rate: give the target as 0-1 (0.8 = 80%)")
     min_volume = _number(raw.get("min_volume", 0), path, f"{where}.min_volume")
     weight = _number(raw.get("weight", 1.0), path, f"{where}.weight")
-    penalty = _number(raw.get("penalty", 0.0), path, f"{where}.penalty")
-    for key, value in (("min_volume", min_volume), ("weight", weight), ("penalty", penalty)):
+    money = {k: _number(raw.get(k, 0.0), path, f"{where}.{k}") for k in _MONEY_KEYS}
+    for key, value in (("min_volume", min_volume), ("weight", weight), *money.items()):
         if value < 0:
             raise ScenarioError(path, f"{where}.{key}", "must not be negative")
     return Term(
         metric=metric, target=target, direction=_choice(raw.get("direction"), DIRECTIONS, path, f"{where}.direction"),
         period=_choice(raw.get("period", period), PERIODS, path, f"{where}.period"),
-        min_volume=int(min_volume), weight=weight, penalty=penalty,
+        min_volume=int(min_volume), weight=weight, **money, point=0.01 if METRICS[metric].is_rate else 1.0,
     )
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from closeloop.errors import ScenarioError
 
@@ -94,7 +95,6 @@ class Playbook:
 
 _CUE_KEYS = {"label", "speaker", "calls", "phrases", "patterns", "exclude", "examples", "competitors", "answer",
              "first_turns"}
-_SETTING_TYPES = {name: type(value) for name, value in PlaybookSettings().__dict__.items()}
 
 
 def default_playbook_text() -> str:
@@ -107,14 +107,81 @@ def default_playbook() -> Playbook:
     return parse_playbook(default_playbook_text(), source=f"<closeloop>/{DEFAULT_NAME}")
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnswerTable(_Strict):
+    """What counts as the agent answering an objection."""
+
+    speaker: Literal["agent", "customer", "any"] = "agent"
+    phrases: list[str] = []
+    patterns: list[str] = Field([], description="Regular expressions (Python syntax)")
+    exclude: list[str] = []
+    examples: list[str] = Field([], description="Sentences for semantic matching (--semantic)")
+
+
+class DetectorTable(AnswerTable):
+    """``[detectors.NAME]``: a moment to listen for."""
+
+    label: str | None = Field(None, description="What reports call it")
+    speaker: Literal["agent", "customer", "any"] = "customer"
+    calls: Literal["sales", "care", "all"] = "all"
+    competitors: list[str] = Field([], description="Competitor names (matched like phrases)")
+    answer: AnswerTable | None = Field(None, description="How an agent answers it (objections)")
+    first_turns: int | None = Field(None, ge=1, description="Only the first N turns of the speaker count")
+
+
+class StepTable(AnswerTable):
+    """``[script.STEP]``: a step of the sales script."""
+
+    label: str | None = None
+    speaker: Literal["agent", "customer", "any"] = "agent"
+    first_turns: int | None = Field(None, ge=1)
+
+
+class ScriptTable(BaseModel):
+    """``[script]``: the steps in order, each with its own ``[script.STEP]`` table."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, StepTable] = Field(init=False)  # type: ignore[assignment]
+    steps: list[str] = []
+    calls: Literal["sales", "care", "all"] = "sales"
+
+
+class PlaybookSettingsTable(_Strict):
+    """``[settings]``: thresholds of the timing detectors."""
+
+    dead_air_s: float = Field(6.0, ge=0)
+    hold_s: float = Field(30.0, ge=0)
+    long_monologue_s: float = Field(60.0, ge=0)
+    talk_share_high: float = Field(0.70, gt=0, lt=1)
+    question_rate_low: float = Field(0.5, ge=0)
+    answer_within_turns: int = Field(2, ge=0)
+    interruption_min_s: float = Field(0.3, ge=0)
+    semantic_threshold: float = Field(0.50, gt=0, lt=1)
+
+
+class PlaybookFile(_Strict):
+    """A playbook file (``closeloop schema playbook``)."""
+
+    playbook: dict[str, str] = Field({}, description="Free-form metadata (name, version...)")
+    settings: PlaybookSettingsTable = PlaybookSettingsTable()
+    detectors: dict[str, DetectorTable] = {}
+    script: ScriptTable = ScriptTable()
+
+
 def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
-    """Parse and validate playbook TOML; raise ScenarioError(source, key, problem) on any mistake."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, "(file)", f"not valid TOML: {exc}") from exc
-    _no_unknown(source, "", data, {"settings", "detectors", "script", "playbook"})
-    settings = _settings(source, data.get("settings", {}))
+    """Parse and validate playbook TOML; raise ScenarioError(source, key, problem) on any mistake.
+
+    The file's shape, types and key names are checked by :class:`PlaybookFile` (the one
+    config mechanism, :mod:`closeloop.config`); names, expressions and the script's order here.
+    """
+    from closeloop.config import read_toml, validate
+
+    data = read_toml(text, source)
+    shape = validate(PlaybookFile, data, source)
+    settings = PlaybookSettings(**shape.settings.model_dump())
     detectors_raw = _table(source, "detectors", data.get("detectors", {}))
     detectors, answers = [], {}
     for name, raw in detectors_raw.items():
@@ -144,25 +211,6 @@ def _no_unknown(source: str, prefix: str, table: dict[str, Any], known: set[str]
     if unknown:
         where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
         raise ScenarioError(source, where, f"unknown key; known keys here: {', '.join(sorted(known))}")
-
-
-def _settings(source: str, raw: Any) -> PlaybookSettings:
-    raw = _table(source, "settings", raw)
-    _no_unknown(source, "settings", raw, set(_SETTING_TYPES))
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        want = _SETTING_TYPES[name]
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if want is int and not isinstance(value, int):
-            ok = False
-        if not ok or value < 0:
-            raise ScenarioError(source, f"settings.{name}", f"must be a non-negative {want.__name__}, got {value!r}")
-        values[name] = want(value)
-    if "semantic_threshold" in values and not 0 < values["semantic_threshold"] < 1:
-        raise ScenarioError(source, "settings.semantic_threshold", "must be between 0 and 1 (a cosine similarity)")
-    if "talk_share_high" in values and not 0 < values["talk_share_high"] < 1:
-        raise ScenarioError(source, "settings.talk_share_high", "must be between 0 and 1 (a share of talk time)")
-    return PlaybookSettings(**values)
 
 
 def _strings(source: str, key: str, value: Any) -> tuple[str, ...]:

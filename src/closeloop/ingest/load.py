@@ -21,9 +21,19 @@ from typing import TypeVar
 
 import duckdb
 
-from closeloop.errors import StorageError
+from closeloop.errors import InputError, StorageError
 from closeloop.ingest.formats import PreReject
-from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, record_failed, typed_select
+from closeloop.ingest.rules import (
+    TimeWindow,
+    error_expression,
+    lit,
+    nul_checks,
+    q,
+    raw_select,
+    record_checks,
+    record_failed,
+    typed_select,
+)
 from closeloop.ingest.zones import local_offset_sql, zone_columns
 from closeloop.model import RecordSchema
 from closeloop.warehouse import Warehouse
@@ -37,6 +47,7 @@ REFERENCES: dict[str, list[tuple[str, str, str]]] = {
     "calls": [("center_id", "centers", "center_id"), ("agent_id", "agents", "agent_id"),
               ("lead_id", "leads", "lead_id")],
     "agents": [("center_id", "centers", "center_id")],
+    "lead_events": [("lead_id", "leads", "lead_id")],
 }
 
 
@@ -51,7 +62,9 @@ class Rows:
     on one thread. ``numbered_sql`` is ``sql`` with a ``__line`` column, read again only
     to rebuild the raw text of rows rejected late (duplicate keys); ``raw_expr`` rebuilds
     a row's raw text from its columns. ``padded`` is False only where the source is known
-    to hold no empty string and no value with a space at either end, so values need no trim.
+    to hold no empty string and no value with a space at either end, so values need no trim;
+    ``may_have_nul`` is False only where the source is known to hold no NUL byte (a value
+    with one is rejected, see :func:`closeloop.ingest.rules.nul_checks`).
     """
 
     sql: str
@@ -60,6 +73,7 @@ class Rows:
     line: str = "{t}__line"
     numbered_sql: str = ""
     padded: bool = True
+    may_have_nul: bool = True
 
     def line_of(self, qualifier: str = "") -> str:
         """The line SQL, its columns qualified with ``qualifier`` (e.g. ``'s.'``)."""
@@ -121,6 +135,7 @@ def _tz_expression(
 
 def stage_rows(
     con: duckdb.DuckDBPyConnection, schema: RecordSchema, rows: Rows, default_tz: str, persistent: bool = True,
+    window: TimeWindow | None = None,
 ) -> tuple[Rows, list[str]]:
     """Create the stage table of typed values and error text; return the rows staged and the extras kept.
 
@@ -137,7 +152,11 @@ def stage_rows(
     extras = [c for c in columns if c not in schema.names and not c.startswith("__")]
     present = set(columns)
     missing = "".join(f", CAST(NULL AS VARCHAR) AS {q(f.name)}" for f in schema.fields if f.name not in present)
-    err = error_expression(record_checks(schema), record_failed(schema))
+    checks, failed = record_checks(schema, window), record_failed(schema, window)
+    if rows.may_have_nul:
+        nul = nul_checks(schema, extras)
+        checks, failed = checks + nul, " OR ".join([f"({failed})", *(f"({c.failed})" for c in nul)])
+    err = error_expression(checks, failed)
     value_cols = ", ".join(q("__v_" + f.name) for f in schema.fields)
     extra_cols = "".join(f", {q(c)}" for c in extras)
     line = "__line, " if rows.has_line_column else ""
@@ -335,8 +354,11 @@ def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def in_transaction(wh: Warehouse, work: Callable[[], IngestResult]) -> IngestResult:
-    """Run ``work`` atomically: commit all of it or none of it; the stage goes either way."""
+def in_transaction(wh: Warehouse, work: Callable[[], IngestResult], source: str | None = None) -> IngestResult:
+    """Run ``work`` atomically: commit all of it or none of it; the stage goes either way.
+
+    ``source`` names the file ``work`` reads, if it reads one (see :func:`staged`).
+    """
     con = wh.con
     con.begin()
     try:
@@ -346,14 +368,18 @@ def in_transaction(wh: Warehouse, work: Callable[[], IngestResult]) -> IngestRes
     except BaseException as exc:
         con.rollback()
         _drop_stage_quietly(con)
-        if isinstance(exc, duckdb.Error):
-            raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
+        _raise_mapped(exc, source)
         raise
     return result
 
 
-def staged(wh: Warehouse, write: Callable[[], T]) -> T:
-    """Write the stage in its own transaction (see the module docstring); return ``write``'s value."""
+def staged(wh: Warehouse, write: Callable[[], T], source: str | None = None) -> T:
+    """Write the stage in its own transaction (see the module docstring); return ``write``'s value.
+
+    Writing the stage reads the whole source: a file that cannot be read to its end
+    (truncated gzip, bytes that are no CSV at all) is bad input naming the file, not a
+    storage failure.
+    """
     con = wh.con
     drop_stage(con)
     con.begin()
@@ -363,10 +389,22 @@ def staged(wh: Warehouse, write: Callable[[], T]) -> T:
     except BaseException as exc:
         con.rollback()
         _drop_stage_quietly(con)
-        if isinstance(exc, duckdb.Error):
-            raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
+        _raise_mapped(exc, source)
         raise
     return out
+
+
+def _raise_mapped(exc: BaseException, source: str | None) -> None:
+    """DuckDB's errors as ours: a source that cannot be read is bad input, the rest storage."""
+    if source is not None and isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException)):
+        raise InputError(f"{source}: cannot be read to its end ({_first_line(exc)})") from exc
+    if isinstance(exc, duckdb.Error):
+        raise StorageError(f"loading {exc.__class__.__name__}: {exc}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
 
 
 def _drop_stage_quietly(con: duckdb.DuckDBPyConnection) -> None:

@@ -15,8 +15,9 @@ time's offset from the zone's table where it has one (``__o_<name>``, from
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from zoneinfo import available_timezones
 
 from closeloop.model import (
@@ -31,11 +32,43 @@ from closeloop.model import (
     RecordSchema,
 )
 from closeloop.warehouse import storage_type
+from closeloop.warehouse.store import quote_ident as q
+
+# The largest offset from UTC a timestamp may carry (ISO 8601 sets none; real zones span
+# -12:00..+14:00, and ±18:00 is the widest any common library accepts).
+MAX_OFFSET_US = 18 * 3600 * 1_000_000
 
 
-def q(name: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+@dataclass(frozen=True)
+class TimeWindow:
+    """The plausibility window of timestamps: a time outside it is rejected, with the window named.
+
+    One mistyped year (9999, 0001, 2999) would otherwise be loaded and break date arithmetic
+    in every analytics command downstream. Set per workspace (``[ingest] earliest``,
+    ``latest_years_ahead``); the default is 1990-01-01 to two years from today.
+    """
+
+    earliest: date = date(1990, 1, 1)
+    latest_years_ahead: int = 2
+
+    @property
+    def latest(self) -> date:
+        """Today's date ``latest_years_ahead`` years on (29 February becomes 28 February)."""
+        today = datetime.now(UTC).date()
+        try:
+            return today.replace(year=today.year + self.latest_years_ahead)
+        except ValueError:
+            return today.replace(year=today.year + self.latest_years_ahead, day=28)
+
+    def bounds_sql(self) -> tuple[str, str]:
+        """The window's ends as TIMESTAMPTZ literals (UTC midnights)."""
+        return (f"TIMESTAMPTZ '{self.earliest.isoformat()} 00:00:00+00'",
+                f"TIMESTAMPTZ '{self.latest.isoformat()} 00:00:00+00'")
+
+    def describe(self) -> str:
+        return f"outside the plausible window {self.earliest.isoformat()} to {self.latest.isoformat()}"
+
+
 
 
 def lit(value: str) -> str:
@@ -87,10 +120,12 @@ def typed(f: Field) -> str:
     r = raw(f.name)
     if f.type is FieldType.STRING:
         return f"lower({r})" if f.choices else r
+    # DuckDB's cast reads '1_000' as 1000: a digit separator no export writes on purpose.
     if f.type is FieldType.FLOAT:
-        return f"try_cast({r} AS DOUBLE)"
+        return f"CASE WHEN NOT contains({r}, '_') THEN try_cast({r} AS DOUBLE) END"
     if f.type is FieldType.INTEGER:
-        return f"CASE WHEN try_cast({r} AS DOUBLE) = floor(try_cast({r} AS DOUBLE)) THEN try_cast({r} AS BIGINT) END"
+        return (f"CASE WHEN NOT contains({r}, '_') AND try_cast({r} AS DOUBLE) = floor(try_cast({r} AS DOUBLE)) "
+                f"THEN try_cast({r} AS BIGINT) END")
     # Timestamps: with an offset they are instants; without, local time in the row's zone.
     # An offset is a trailing Z, a '+', or a '-' after the time's first ':' (the date part
     # has dashes or slashes but no colon). Three cheap string tests, 3x faster than
@@ -99,9 +134,13 @@ def typed(f: Field) -> str:
     has_offset = f"(ends_with({r}, 'Z') OR ends_with({r}, 'z') OR contains({r}, '+') OR {r} LIKE '%:%-%')"
     # Zones whose offset still changes use a table of their offsets (``__o_<name>``, see
     # closeloop.ingest.zones.local_offset_sql) where it is unambiguous; the rest goes to ICU.
+    # An offset beyond ±18:00 (+25:00 is read by DuckDB) makes the value invalid: the wall
+    # clock reading (``__l_``, the cast to TIMESTAMP ignores the offset) minus the instant.
     local, offset = q("__l_" + f.name), q("__o_" + f.name)
+    instant = f"try_cast({r} AS TIMESTAMPTZ)"
     return (
-        f"CASE WHEN {has_offset} THEN try_cast({r} AS TIMESTAMPTZ) "
+        f"CASE WHEN {has_offset} THEN CASE WHEN abs(epoch_us({local}) - epoch_us({instant})) <= {MAX_OFFSET_US} "
+        f"THEN {instant} END "
         f"WHEN {local} >= __tz_since THEN make_timestamptz(epoch_us({local}) - __tz_offset) "
         f"WHEN {offset} IS NOT NULL THEN make_timestamptz(epoch_us({local}) - {offset}) "
         f"ELSE timezone(__tz, {local}) END"
@@ -113,11 +152,14 @@ def local_select(schema: RecordSchema) -> str:
 
     :func:`typed` needs it in two branches; DuckDB would parse the text twice if the
     cast were written in both.
+    A date without a time of day (no ':') is no instant: it would silently become midnight
+    (fields declared ``date_only`` excepted).
     """
-    return "".join(
-        f", try_cast({raw(f.name)} AS TIMESTAMP) AS {q('__l_' + f.name)}"
-        for f in schema.fields if f.type is FieldType.TIMESTAMP
-    )
+    def one(f: Field) -> str:
+        cast = f"try_cast({raw(f.name)} AS TIMESTAMP)"
+        return cast if f.date_only else f"CASE WHEN contains({raw(f.name)}, ':') THEN {cast} END"
+
+    return "".join(f", {one(f)} AS {q('__l_' + f.name)}" for f in schema.fields if f.type is FieldType.TIMESTAMP)
 
 
 @dataclass(frozen=True)
@@ -129,19 +171,28 @@ class Check:
     reason: str
 
 
-def field_checks(f: Field) -> list[Check]:
-    """The per-field rules implied by a field's declaration."""
+TIMESTAMP_REASON = ("not an ISO 8601 timestamp with a time of day "
+                    "(YYYY-MM-DDTHH:MM[:SS[.ffffff]], optional Z or offset up to ±18:00)")
+
+
+def field_checks(f: Field, window: TimeWindow | None = None) -> list[Check]:
+    """The per-field rules implied by a field's declaration (timestamps: within ``window``)."""
     r, v = raw(f.name), f"__v_{f.name}"
     checks: list[Check] = []
     if f.required:
         checks.append(Check(f.name, f"{r} IS NULL", "required value is missing"))
     type_reason = {
-        FieldType.TIMESTAMP: "not an ISO 8601 timestamp",
+        FieldType.TIMESTAMP: TIMESTAMP_REASON,
         FieldType.FLOAT: "not a number",
         FieldType.INTEGER: "not a whole number",
     }
     if f.type in type_reason:
-        checks.append(Check(f.name, f"{r} IS NOT NULL AND {v} IS NULL", type_reason[f.type]))
+        reason = "not an ISO 8601 date or timestamp" if f.date_only else type_reason[f.type]
+        checks.append(Check(f.name, f"{r} IS NOT NULL AND {v} IS NULL", reason))
+    if f.type is FieldType.TIMESTAMP:
+        window = window or TimeWindow()
+        lo, hi = window.bounds_sql()
+        checks.append(Check(f.name, f"NOT ({v} BETWEEN {lo} AND {hi})", window.describe()))
     if f.type is FieldType.FLOAT:
         checks.append(Check(f.name, f"{v} IS NOT NULL AND NOT isfinite({v})", "not a finite number"))
     if f.choices:
@@ -197,9 +248,18 @@ def cross_checks(schema: RecordSchema) -> list[Check]:
     return []
 
 
-def record_checks(schema: RecordSchema) -> list[Check]:
+def record_checks(schema: RecordSchema, window: TimeWindow | None = None) -> list[Check]:
     """All rules of a record kind, per-field first, in field order."""
-    return [c for f in schema.fields for c in field_checks(f)] + cross_checks(schema)
+    return [c for f in schema.fields for c in field_checks(f, window)] + cross_checks(schema)
+
+
+def nul_checks(schema: RecordSchema, extras: Sequence[str]) -> list[Check]:
+    """A value holding a NUL byte is rejected, never stored: most tools cut text at one.
+
+    Only applied where the source may hold one (see :class:`closeloop.ingest.load.Rows`).
+    """
+    cols = [(f.name, raw(f.name)) for f in schema.fields] + [(c, q(c)) for c in extras]
+    return [Check(name, f"contains({col}, chr(0))", "contains a NUL byte (\\0)") for name, col in cols]
 
 
 def error_expression(checks: list[Check], any_failed: str | None = None) -> str:
@@ -218,7 +278,7 @@ def error_expression(checks: list[Check], any_failed: str | None = None) -> str:
 _DOUBLE_MAX = "1.7976931348623157e308::DOUBLE"
 
 
-def field_failed(f: Field) -> str | None:
+def field_failed(f: Field, window: TimeWindow | None = None) -> str | None:
     """One SQL test, true exactly when one of :func:`field_checks` (f) fails; None if none can.
 
     Every row of every ingest runs it, so the declaration's rules are merged into as few
@@ -243,6 +303,9 @@ def field_failed(f: Field) -> str | None:
         lo = f"-{_DOUBLE_MAX}" if f.minimum is None else f"{float(f.minimum)!r}::DOUBLE"
         hi = _DOUBLE_MAX if f.maximum is None else f"{float(f.maximum)!r}::DOUBLE"
         tests.append(f"NOT ({v} BETWEEN {lo} AND {hi})")
+    elif f.type is FieldType.TIMESTAMP:
+        lo, hi = (window or TimeWindow()).bounds_sql()
+        tests.append(f"NOT ({v} BETWEEN {lo} AND {hi})")
     else:
         if f.minimum is not None and f.maximum is not None:
             tests.append(f"NOT ({v} BETWEEN {f.minimum} AND {f.maximum})")
@@ -255,9 +318,9 @@ def field_failed(f: Field) -> str | None:
     return " OR ".join(tests) or None
 
 
-def record_failed(schema: RecordSchema) -> str:
-    """One SQL test, true exactly when one of :func:`record_checks` (schema) fails."""
-    per_field = [t for f in schema.fields if (t := field_failed(f))]
+def record_failed(schema: RecordSchema, window: TimeWindow | None = None) -> str:
+    """One SQL test, true exactly when one of :func:`record_checks` (schema, window) fails."""
+    per_field = [t for f in schema.fields if (t := field_failed(f, window))]
     return " OR ".join([f"({t})" for t in per_field] + [f"({c.failed})" for c in cross_checks(schema)]) or "false"
 
 

@@ -144,7 +144,7 @@ def ingest_transcript_lines(
         progress("committing")
         return res
 
-    return load.in_transaction(wh, work)
+    return load.in_transaction(wh, work, str(path))
 
 
 def ingest_transcript_adapter(

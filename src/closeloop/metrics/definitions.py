@@ -8,6 +8,10 @@ A metric is one of four kinds:
 * ``mean``   — an average per call (``asa_s``, ``aht_s``, ``csat``): parts ``num`` (sum) and
   ``den`` (count).
 * ``ratio``  — a ratio of totals with no CI (``contacts_per_sale``...): ``num`` / ``den``.
+* ``amount`` — a sum of money (``cost``, ``margin``): part ``num``, with ``den`` the calls it covers.
+
+Cost metrics (level ``cost``) price the calls under their contracts' ``[contract.price]``
+after aggregation (:mod:`closeloop.metrics.cost`); a scorecard needs the contracts for them.
 
 The formulas, with what counts in numerator and denominator and their sources, are in
 docs/metrics.md; a test checks every metric here is documented there.
@@ -154,6 +158,12 @@ METRIC_LIST: tuple[Metric, ...] = (
         higher_is_better=False,
     ),
     _table("leads_per_sale", "ratio", "Distinct leads touched by a sales call / sales.", "lead", False),
+    _table("cost", "amount", "What the calls cost under their contracts' prices (fees included).", "cost", False),
+    _table("cost_per_call", "ratio", "Cost / handled calls.", "cost", False),
+    _table("cost_per_sale", "ratio", "Cost / sales (interval from the sales count's Wilson interval).", "cost",
+           False),
+    _table("cost_per_lead", "ratio", "Cost / distinct leads worked by a sales call.", "cost", False),
+    _table("margin", "amount", "Order value of sales - cost.", "cost", True),
     Metric(
         "talk_s_per_sale", "ratio", "Talk seconds on handled sales calls / sales.",
         lambda t, c: {

@@ -23,6 +23,8 @@ import ibis
 EPOCH_DAY = date(1970, 1, 1)
 _STEP = timedelta(days=1)
 _QUARTER = 900  # every real offset and transition is a multiple of 15 minutes
+_RULES_FROM = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp())
+_RULES_TO = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
 
 
 def offset_at(zone: ZoneInfo, epoch_s: int) -> int:
@@ -34,6 +36,11 @@ def offset_at(zone: ZoneInfo, epoch_s: int) -> int:
 def transitions(zone_name: str, start_s: int, end_s: int) -> tuple[int, list[tuple[int, int]]]:
     """``(offset at start, [(instant, change in offset), ...])`` for ``start_s..end_s``."""
     zone = ZoneInfo(zone_name)
+    # Zone rules are only known for modern times: outside 1900-2100 the offset is held at the
+    # edge's, so one absurd date (year 1 or 9999, loaded before the plausibility window) neither
+    # overflows datetime nor walks millions of days.
+    start_s, end_s = max(start_s, _RULES_FROM), min(max(end_s, _RULES_FROM), _RULES_TO)
+    start_s = min(start_s, end_s)
     start_s -= start_s % _QUARTER  # keep every probe on an absolute quarter hour
     end_s += -end_s % _QUARTER
     base = offset_at(zone, start_s)

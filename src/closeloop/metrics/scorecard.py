@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from closeloop.metrics.cost import add_cost_parts, cost_intervals, cost_needs, wants_cost
 from closeloop.metrics.definitions import DEFAULT_METRICS, SALE_METRICS, Metric, aggregations, metric
 from closeloop.metrics.facts import COSTLY, cells, scorecard_frame
 from closeloop.metrics.frame import Conventions, Tables, dimensions, with_period
@@ -51,6 +52,8 @@ class ScorecardRequest:
     pvalue_method: str = "holm"
     alpha: float = 0.05
     shrink: tuple[str, ...] = SHRUNK
+    #: Contracts whose ``price`` the cost metrics apply (closeloop.contracts.Contract).
+    contracts: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -73,6 +76,9 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
     needs = needed_columns(req.selection, req.adjust_for, *(m.needs for m in metrics))
     if "agent_id" in keys:
         needs.add("team")
+    costed = wants_cost(metrics)
+    if costed:
+        needs |= cost_needs(req.contracts)
     # One frame for every pass: the stored per-call facts when current, else the same facts
     # computed on the fly with only the joins and windows these metrics need.
     frame = with_period(apply_selection(scorecard_frame(tables, conv, needs), req.selection, valid), req.grain)
@@ -88,6 +94,10 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
             r["period"] = period_start(r["period"], req.grain)
     tests: list[dict[str, Any]] = []
     notes: list[str] = []
+    if costed:
+        per_lead = any(m.name == "cost_per_lead" for m in metrics)
+        notes += add_cost_parts(data, frame, lean, keys, req.grain, conv, req.contracts, valid, _aggregate,
+                                (req.selection.start, req.selection.end), per_lead)
     periods = _period_index(data, req.grain)
     unmeasured = _unmeasured(data, metrics)
     if unmeasured:
@@ -102,6 +112,8 @@ def scorecard(tables: Tables, conv: Conventions, req: ScorecardRequest) -> Score
             tests += _significance(rows, data, m, periods, req)
         if m.is_rate and "agent_id" in keys and m.name in req.shrink:
             _shrink(rows, data, m, periods, conv)
+    if costed:
+        cost_intervals(rows, data, conv.conf)
     for m in metrics:
         if req.adjust_for and m.name in ADJUSTABLE:
             notes += _adjust(rows, frame, keys, m, conv, req)
@@ -190,7 +202,7 @@ def _fill_metric(rows: list[dict[str, Any]], data: dict[str, list[Any]], m: Metr
     num, den = _arr(data[f"{m.name}__num"]), _arr(data[f"{m.name}__den"])
     num = np.nan_to_num(num)
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.where(den > 0, num / den, np.nan)
+        value = num if m.kind == "amount" else np.where(den > 0, num / den, np.nan)
     values = _nums(value)
     counts = np.nan_to_num(den).astype(np.int64).tolist()
     if m.is_rate:

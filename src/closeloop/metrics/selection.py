@@ -82,16 +82,19 @@ def apply_selection(frame: Any, sel: Selection, valid: Sequence[str]) -> Any:
     check_columns(valid, sel.by, "dimension")
     if sel.start and sel.end and sel.end < sel.start:
         raise InputError(f"--to {sel.end} is before --from {sel.start}")
-    conds = []
-    for f in sel.filters:
-        col = frame[f.column].cast("string")
-        cond = col.isin(list(f.values))
-        conds.append(~cond | col.isnull() if f.negate else cond)
+    conds = [filter_condition(frame, f) for f in sel.filters]
     if sel.start:
         conds.append(frame.local_day >= day_number(sel.start))
     if sel.end:
         conds.append(frame.local_day <= day_number(sel.end))
     return frame.filter(*conds) if conds else frame
+
+
+def filter_condition(frame: Any, f: Filter) -> Any:
+    """The Ibis condition of one filter (``!=`` keeps rows where the column is missing)."""
+    col = frame[f.column].cast("string")
+    cond = col.isin(list(f.values))
+    return ~cond | col.isnull() if f.negate else cond
 
 
 def require_rows(n_calls: int, sel: Selection) -> None:

@@ -6,6 +6,7 @@ from closeloop.model.records import (
     CALLS,
     CARE_OUTCOMES,
     CENTERS,
+    LEAD_EVENTS,
     LEADS,
     RECORDS,
     SALES_OUTCOMES,
@@ -24,7 +25,7 @@ from closeloop.model.records import (
 )
 
 __all__ = [
-    "AGENTS", "CALLS", "CARE_OUTCOMES", "CENTERS", "ISO_COUNTRIES", "LEADS", "RECORDS",
+    "AGENTS", "CALLS", "CARE_OUTCOMES", "CENTERS", "ISO_COUNTRIES", "LEADS", "LEAD_EVENTS", "RECORDS",
     "SALES_OUTCOMES", "TRANSCRIPT_TURNS", "UNANSWERED_OUTCOMES", "CallType", "Direction",
     "Field", "FieldType", "Outcome", "RecordSchema", "Speaker", "allowed_outcomes",
     "format_skills", "parse_skills",

@@ -69,6 +69,8 @@ class Field:
 
     ``required`` means the value may not be empty; ``in_header`` means a file must carry
     the column at all (an optional column missing from a file is read as empty).
+    ``date_only`` marks a timestamp that is a calendar date by nature (a hire date): it may
+    be written without a time of day; every other timestamp is an instant and must have one.
     """
 
     name: str
@@ -80,6 +82,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     pattern: str | None = None
+    date_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ AGENTS = RecordSchema(
         _req("skills", S, "Skills with proficiency 1-10: `sales:8;care:5`.", pattern=SKILLS_PATTERN),
         Field("name", S, "Display name."),
         Field("team", S, "Team or supervisor group."),
-        Field("hired_at", T, "Start date, for tenure."),
+        Field("hired_at", T, "Start date, for tenure.", date_only=True),
     ),
     rules=("center_id should name a known center (orphans are loaded and counted)",),
 )
@@ -174,6 +177,20 @@ LEADS = RecordSchema(
         Field("product", S, "Product of interest."),
         Field("country", S, "ISO 3166-1 alpha-2 country of the lead."),
     ),
+)
+
+LEAD_EVENTS = RecordSchema(
+    name="lead_events",
+    key="event_id",
+    doc="Activity of a lead before it is called: a page visit, an e-mail opened, a form filled, a webinar.",
+    fields=(
+        _req("event_id", S, "Unique id of the event."),
+        _req("lead_id", S, "The lead it belongs to (any of a person's source records)."),
+        _req("at", T, "When it happened (only events before the call being ranked are features)."),
+        _req("kind", S, "What happened: page_visit, email_open, form_fill, webinar, ..."),
+        Field("value", F, "A measure of it, if any (seconds on the page, pages viewed)."),
+    ),
+    rules=("lead_id should name a known lead (orphans are loaded and counted)",),
 )
 
 CALLS = RecordSchema(
@@ -224,7 +241,7 @@ TRANSCRIPT_TURNS = RecordSchema(
 )
 
 RECORDS: dict[str, RecordSchema] = {
-    s.name: s for s in (CENTERS, AGENTS, LEADS, CALLS, TRANSCRIPT_TURNS)
+    s.name: s for s in (CENTERS, AGENTS, LEADS, CALLS, TRANSCRIPT_TURNS, LEAD_EVENTS)
 }
 
 _SKILL_ITEM = re.compile(r"([A-Za-z][\w-]*)\s*:\s*(\d+)")

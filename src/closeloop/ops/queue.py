@@ -13,11 +13,20 @@ A claim is one statement that picks the next ready item and marks it claimed:
 
 The outer ``AND status = 'ready'`` re-checks the row after the lock, so a lead can never go to
 two agents even if the two statements interleave.
+
+Every claim first releases the campaign-wide claims older than the lease (default 30 minutes)
+that never got an outcome — an agent who left, a dialer or database that crashed — so a lead
+is never held forever. On PostgreSQL this is a CTE of the same prepared statement (no extra
+round trip; the released items are claimable from the next claim, the statement's snapshot
+being taken before them); on SQLite a statement in the same transaction. Both use a partial
+index of claimed items, which holds only the ones in flight. Releases are counted
+(:attr:`LeadQueue.released`) and logged.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +46,11 @@ ITEM_COLUMNS = [Q.c.id, Q.c.campaign, Q.c.lead_id, Q.c.attempt_no, Q.c.kind, Q.c
                 Q.c.phone, Q.c.timezone, Q.c.lead_created_at, Q.c.available_at, Q.c.escalated, Q.c.claimed_by,
                 Q.c.claimed_at, Q.c.status, Q.c.priority]
 ORDER = (Q.c.escalated.desc(), Q.c.priority.desc(), Q.c.lead_created_at.asc(), Q.c.id.asc())
+
+log = logging.getLogger(__name__)
+
+# A claim with no outcome after this long is released by the next claim (see module doc).
+DEFAULT_LEASE = timedelta(minutes=30)
 
 # How long a ready lead of each tier may wait before it is escalated (speed-to-lead targets).
 DEFAULT_SLA = {"A": timedelta(minutes=5), "B": timedelta(minutes=30), "C": timedelta(hours=4),
@@ -91,14 +105,21 @@ def _pg_claim_sql(count: int) -> str:
     so the statement is parsed and planned once per connection, not once per claim.
     """
     pick = _PICK.replace(":campaign", "$1").replace(":now", "$2").replace(":n", str(int(count)))
-    return f"""WITH picked AS ({pick} FOR UPDATE SKIP LOCKED)
-        UPDATE lead_queue SET status = 'claimed', claimed_by = $3, claimed_at = $2
-        FROM picked WHERE lead_queue.id = picked.id AND lead_queue.status = 'ready'
-        RETURNING {", ".join("lead_queue." + c.name for c in ITEM_COLUMNS)}"""
+    names = ", ".join("claimed." + c.name for c in ITEM_COLUMNS)
+    return f"""WITH expired AS ({_RELEASE.replace(":cutoff", "$2::timestamptz - $4::interval")} RETURNING 1),
+        picked AS ({pick} FOR UPDATE SKIP LOCKED),
+        claimed AS (UPDATE lead_queue SET status = 'claimed', claimed_by = $3, claimed_at = $2
+            FROM picked WHERE lead_queue.id = picked.id AND lead_queue.status = 'ready'
+            RETURNING {", ".join("lead_queue." + c.name for c in ITEM_COLUMNS)})
+        SELECT {names}, (SELECT count(*) FROM expired) FROM (SELECT 1) AS one LEFT JOIN claimed ON true"""
 
 
-# Parameter types of the prepared claim: varchar campaign, timestamptz now, varchar agent.
-_PG_CLAIM_TYPES = (1043, 1184, 1043)
+# Claims older than the lease with no outcome go back to ready (any campaign: the lead is stuck).
+_RELEASE = """UPDATE lead_queue SET status = 'ready', claimed_by = NULL, claimed_at = NULL
+    WHERE status = 'claimed' AND claimed_at <= :cutoff"""
+
+# Parameter types of the prepared claim: varchar campaign, timestamptz now, varchar agent, interval lease.
+_PG_CLAIM_TYPES = (1043, 1184, 1043, 1186)
 
 
 ITEM_NAMES = tuple(c.name for c in ITEM_COLUMNS)
@@ -107,9 +128,13 @@ ITEM_NAMES = tuple(c.name for c in ITEM_COLUMNS)
 class LeadQueue:
     """Work queues per campaign in an :class:`OpsStore`."""
 
-    def __init__(self, store: OpsStore, rules: CadenceRules | None = None) -> None:
+    def __init__(self, store: OpsStore, rules: CadenceRules | None = None, lease: timedelta = DEFAULT_LEASE) -> None:
+        if lease <= timedelta(0):
+            raise InputError(f"claim lease must be positive, not {lease}")
         self.store = store
         self.rules = rules or CadenceRules()
+        self.lease = lease
+        self.released = 0  # expired claims this queue's claims released
         self._claim_sql: dict[str, Any] = {}
 
     def enqueue(self, campaign: str, leads: Iterable[Mapping[str, Any]], center_id: str | None = None,
@@ -162,17 +187,24 @@ class LeadQueue:
             raise InputError("claim count must be at least 1")
         now = _now(at)
         if self.store.dialect == "postgresql":
-            rows = self._claim_pg(campaign, agent_id, now, count)
+            rows, released = self._claim_pg(campaign, agent_id, now, count)
         else:
             if "sqlite" not in self._claim_sql:
                 self._claim_sql["sqlite"] = _claim_statement("sqlite")
+                self._claim_sql["release"] = text(_RELEASE).bindparams(
+                    bindparam("cutoff", type_=DateTime(timezone=True)))
             params = {"campaign": campaign, "agent": agent_id, "now": now, "n": count}
             with _Tx(self.store) as conn:
+                released = conn.execute(self._claim_sql["release"], {"cutoff": now - self.lease}).rowcount or 0
                 rows = [_item(r) for r in conn.execute(self._claim_sql["sqlite"], params).mappings()]
+        if released:
+            self.released += released
+            log.warning("released %d claim(s) held over %s with no outcome (lease expired)", released, self.lease)
         rows.sort(key=lambda r: (not r["escalated"], -r["priority"], r["lead_created_at"], r["id"]))
         return rows
 
-    def _claim_pg(self, campaign: str, agent_id: str, now: datetime, count: int) -> list[dict[str, Any]]:
+    def _claim_pg(self, campaign: str, agent_id: str, now: datetime, count: int
+                  ) -> tuple[list[dict[str, Any]], int]:
         """One round trip on the bare libpq connection: a prepared statement, binary rows, no SQLAlchemy.
 
         The claim is the hot path of the queue (every agent, every lead): SQLAlchemy's text()
@@ -196,8 +228,9 @@ class LeadQueue:
             if name not in prepared:
                 _check(pgconn.prepare(name, _pg_claim_sql(count).encode(), _PG_CLAIM_TYPES), pq.ExecStatus.COMMAND_OK)
                 prepared.add(name)
+            lease = f"{self.lease.total_seconds()} seconds".encode()
             result = _check(pgconn.exec_prepared(
-                name, [campaign.encode(), now.isoformat().encode(), agent_id.encode()], None, 1),
+                name, [campaign.encode(), now.isoformat().encode(), agent_id.encode(), lease], None, 1),
                 pq.ExecStatus.TUPLES_OK)
             loader = pooled.info.get("closeloop_loader")
             if loader is None:
@@ -209,7 +242,8 @@ class LeadQueue:
             raise StorageError(f"operational store failed: {exc}") from exc
         finally:
             pooled.close()
-        return [_item(dict(zip(ITEM_NAMES, row, strict=True))) for row in got]
+        released = int(got[0][-1]) if got else 0
+        return [_item(dict(zip(ITEM_NAMES, row[:-1], strict=True))) for row in got if row[0] is not None], released
 
     def record_attempt(self, item_id: int, outcome: Outcome | str, at: datetime | None = None,
                        interested: bool = False, requested_at: datetime | None = None, agent_id: str | None = None,

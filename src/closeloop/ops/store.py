@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from closeloop.errors import ConfigError, StorageError
 from closeloop.ops import schema
 from closeloop.ops.migrations import migrate
+from closeloop.urls import mask_urls
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -29,11 +30,17 @@ def utc(value: datetime | None) -> datetime | None:
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` with the settings a concurrent work queue needs."""
+    """An engine for ``url`` with the settings a concurrent work queue needs.
+
+    Every message names the URL with its password masked (:func:`closeloop.urls.mask_urls`).
+    """
+    shown = mask_urls(repr(url))
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"ops.url {url!r} is not a database URL (sqlite:///FILE, postgresql+psycopg://...)") from exc
+        _ = parsed.port  # a port that is no number fails here, not deep in the driver
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"ops.url {shown} is not a database URL (sqlite:///FILE, postgresql+psycopg://"
+                          f"USER:PASSWORD@HOST:PORT/DB): {mask_urls(str(exc))}") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database in (None, "", ":memory:"):
@@ -44,9 +51,10 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             return engine
         if parsed.get_backend_name() == "postgresql":
             return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-    except NoSuchModuleError as exc:
-        raise ConfigError(f"ops.url {url!r}: database driver not installed ({exc})") from exc
-    raise ConfigError(f"ops.url {url!r}: only sqlite:/// and postgresql+psycopg:// stores are supported")
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"ops.url {shown}: database driver not installed ({exc}); "
+                          "use postgresql+psycopg:// (psycopg 3 is installed with closeloop)") from exc
+    raise ConfigError(f"ops.url {shown}: only sqlite:/// and postgresql+psycopg:// stores are supported")
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -100,7 +108,8 @@ class OpsStore:
             self.version = migrate(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()
-            raise StorageError(f"cannot open the operational store {make_url(url).render_as_string()}: {exc}") from exc
+            raise StorageError(f"cannot open the operational store {make_url(url).render_as_string()}: "
+                               f"{mask_urls(str(exc))}") from exc
 
     @property
     def dialect(self) -> str:

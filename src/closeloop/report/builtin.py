@@ -212,7 +212,7 @@ def sla(ctx: ReportContext) -> SectionResult | None:
     failed = [_readable(r.row()) for r in results if r.status == FAIL]
     html = ctx.table(summ, [("contract", "contract"), ("period", "period"), ("passed", "passed"),
                             ("failed", "failed"), ("not_judged", "not judged"), ("score", "weighted score"),
-                            ("penalty", "penalty")])
+                            ("penalty", "penalty"), ("bonus", "bonus")])
     if failed:
         html += ctx.table(failed, [("contract", "contract"), ("period", "period"), ("metric", "metric"),
                                    ("value", "value"), ("ci", "95% CI"), ("target", "target"),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from closeloop.errors import CloseloopError, EmptySelectionError
-from closeloop.report import builtin, conversations, leads  # noqa: F401  (registers the sections)
+from closeloop.report import builtin, conversations, leads, money, vendor  # noqa: F401  (registers the sections)
 from closeloop.report.sections import SECTIONS, ReportContext, Section
 
 

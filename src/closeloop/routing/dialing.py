@@ -7,6 +7,11 @@ predictive: it dials that many lines per idle agent without reserving one; a cus
 answers when nobody is free is dropped after ``drop_after_s``. The measured drop rate
 (dropped / connected) is capped by ``max_abandon_rate``: above it the dialer falls back
 to one line per idle agent (progressive) until the rate is back under the cap.
+
+Two rules that differ between real dialers: which idle agents count toward the threshold
+(``count_groups``: e.g. only inbound-only agents, so blended agents are never counted as
+the inbound reserve), and when the condition is checked (``dial_on``: on every event, or
+only when an agent finishes a call).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from itertools import islice
 
 from closeloop.routing.model import AgentState, Assign, Contact, Decision, Dial, Timer
-from closeloop.routing.policy import Param, Policy, global_head
+from closeloop.routing.policy import Param, Policy, PolicyParamError, global_head
 from closeloop.routing.state import RouterState
 
 
@@ -29,7 +34,23 @@ class ThresholdDialer(Policy):
         Param("max_abandon_rate", 0.03, "Cap on dropped / connected outbound calls (predictive only).", 0.0, 1.0),
         Param("drop_after_s", 2.0, "A connected customer with no free agent is dropped after this.", 0.0, 60.0),
         Param("review_s", 5.0, "Seconds between re-checks of the dialing condition.", 0.5, None),
+        Param("count_groups", "", "Comma-separated agent groups whose idle agents count toward min_idle "
+                                  "(default: the agents serving the campaign)."),
+        Param("dial_on", "every_event", "`every_event` (arrivals, freed agents, reviews) or `call_end` "
+                                        "(only when an agent becomes free)."),
     )
+
+    def check(self) -> None:
+        """``dial_on`` is one of the two rules found in practice."""
+        if self.p["dial_on"] not in ("every_event", "call_end"):
+            raise PolicyParamError("dial_on", f"{self.p['dial_on']!r} is not one of every_event, call_end")
+        self.groups = frozenset(g.strip() for g in self.p["count_groups"].split(",") if g.strip())
+
+    def _idle_counted(self, state: RouterState, queue: str) -> int:
+        """Idle agents that count toward the threshold: of the chosen groups, else serving ``queue``."""
+        if not self.groups:
+            return state.idle_count(queue)
+        return sum(1 for a in state.agents if a.agent.group in self.groups and a.on_shift and not state.is_busy(a))
 
     def _inbound_waiting(self, state: RouterState) -> bool:
         return any(state.waiting_count(q) for q, d in self.queues.items() if not d.outbound)
@@ -37,7 +58,7 @@ class ThresholdDialer(Policy):
     def on_arrival(self, state: RouterState, contact: Contact) -> list[Decision]:
         """Inbound callers and connected predictive calls go to the longest-idle agent."""
         if self.queues[contact.queue].outbound and not contact.connected:
-            return self._dial(state)
+            return self._dial(state) if self.p["dial_on"] == "every_event" else []
         agent = state.longest_idle(contact.queue)
         return [Assign(contact, agent.agent_id)] if agent is not None else []
 
@@ -54,7 +75,7 @@ class ThresholdDialer(Policy):
 
     def on_timer(self, state: RouterState, timer: Timer) -> list[Decision]:
         """Periodic re-check of the dialing condition."""
-        return self._dial(state) if timer.tag == "review" else []
+        return self._dial(state) if timer.tag == "review" and self.p["dial_on"] == "every_event" else []
 
     def _predictive(self, state: RouterState) -> bool:
         c = state.counters
@@ -70,7 +91,8 @@ class ThresholdDialer(Policy):
             if not d.outbound:
                 continue
             idle = state.idle_count(q)
-            if idle < self.p["min_idle"]:
+            counted = self._idle_counted(state, q)
+            if counted < self.p["min_idle"] or not idle:
                 continue
             if self._predictive(state):
                 in_flight = state.counters.extra.get("in_flight", 0)
@@ -78,7 +100,7 @@ class ThresholdDialer(Policy):
                 if lines > 0:
                     out.append(Dial(q, lines))
                 continue
-            n = idle - self.p["min_idle"] + 1
+            n = min(idle, counted - self.p["min_idle"] + 1)
             leads = list(islice((c for c in state.waiting(q) if not c.connected), n))
             agents = list(islice(state.idle_agents(q), len(leads)))
             out.extend(Assign(c, a.agent_id) for c, a in zip(leads, agents, strict=True))

@@ -17,7 +17,10 @@ class QueueDef:
     """A queue (or outbound campaign).
 
     ``skill`` is the agent skill it needs; ``priority`` orders queues in global order
-    (higher is served first); an outbound queue holds leads ready to dial.
+    (higher is served first); an outbound queue holds leads ready to dial. ``selection``
+    says which free agent takes an arrival (:meth:`RouterState.pick_agent`): the longest
+    idle, one at random, or the longest idle of the first group in ``agent_order`` that
+    has one free (inbound-only agents before blended ones, say).
     """
 
     name: str
@@ -25,6 +28,8 @@ class QueueDef:
     direction: Direction
     skill: str
     priority: int = 0
+    selection: str = "longest_idle"
+    agent_order: tuple[str, ...] = ()
 
     @property
     def outbound(self) -> bool:
@@ -40,6 +45,7 @@ class AgentDef:
     center_id: str
     skills: dict[str, int]
     home_mode: str | None = None
+    group: str = ""
 
 
 @dataclass(slots=True)
@@ -55,6 +61,7 @@ class Contact:
     priority: int = 0
     connected: bool = False  # an outbound lead who answered a predictive dial
     gone: bool = False  # abandoned or taken; skipped lazily by the state
+    u: float = 0.0  # the contact's own uniform draw: random agent choice stays reproducible
 
 
 @dataclass(slots=True)

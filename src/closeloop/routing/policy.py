@@ -126,10 +126,11 @@ class Policy:
     # ---- hooks ------------------------------------------------------------------
 
     def on_arrival(self, state: RouterState, contact: Contact) -> list[Decision]:
-        """A contact arrived: give it to the longest-idle agent serving its queue, if any."""
+        """A contact arrived: give it to the free agent its queue's selection rule picks
+        (longest idle by default), if any."""
         if self.queues[contact.queue].outbound and not contact.connected:
             return self.on_lead_ready(state, contact)
-        agent = state.longest_idle(contact.queue)
+        agent = state.pick_agent(contact)
         return [Assign(contact, agent.agent_id)] if agent is not None else []
 
     def on_lead_ready(self, state: RouterState, contact: Contact) -> list[Decision]:

@@ -72,6 +72,25 @@ class RouterState:
         idle = self._idle[queue]
         return next(iter(idle.values())) if idle else None
 
+    def pick_agent(self, contact: Contact) -> AgentState | None:
+        """The idle agent that takes ``contact`` by its queue's ``selection`` rule, or None.
+
+        ``random`` picks uniformly among the idle agents serving the queue, using the
+        contact's own uniform ``u`` (drawn with the traffic, so a run is reproducible and
+        the policy stays deterministic); ``ordered`` takes the longest idle agent of the
+        first group in ``agent_order`` that has one, then agents of no listed group.
+        """
+        q = self.queues[contact.queue]
+        idle = self._idle[contact.queue]
+        if not idle or q.selection == "longest_idle":
+            return next(iter(idle.values())) if idle else None
+        if q.selection == "random":
+            n = len(idle)
+            return list(idle.values())[min(int(contact.u * n), n - 1)]
+        rank = {g: i for i, g in enumerate(q.agent_order)}
+        last = len(rank)
+        return min(idle.values(), key=lambda a: rank.get(a.agent.group, last))
+
     def is_busy(self, agent: AgentState) -> bool:
         """True while the agent is on a call or in wrap-up."""
         return agent.busy

@@ -57,6 +57,21 @@ def check_scenario(s: Scenario) -> None:
     if s.conversation is not None:
         s.conversation.check(p, centers)
     _check_coverage(s)
+    _check_busyness(s)
+
+
+def _check_busyness(s: Scenario) -> None:
+    """Busyness groups name existing queues, each queue in one group at most."""
+    names, seen = {q.name for q in s.queues}, set()
+    for i, g in enumerate(s.busyness):
+        check_ranges(g, f"busyness[{i}]", s.source)
+        for name in g.queues:
+            if name not in names:
+                raise ScenarioError(s.source, f"busyness[{i}].queues",
+                                    f"unknown queue {name!r}; queues: {sorted(names)}")
+            if name in seen:
+                raise ScenarioError(s.source, f"busyness[{i}].queues", f"queue {name!r} is already in a busyness group")
+            seen.add(name)
 
 
 def _check_queue(s: Scenario, q, centers: set[str]) -> None:  # type: ignore[no-untyped-def]
@@ -72,11 +87,60 @@ def _check_queue(s: Scenario, q, centers: set[str]) -> None:  # type: ignore[no-
         raise ScenarioError(p, f"{key}.rate_per_hour", "an empty profile; give a number or a list of rates")
     if q.day_factors and len(q.day_factors) != 7:
         raise ScenarioError(p, f"{key}.day_factors", f"needs 7 values (Monday first), got {len(q.day_factors)}")
+    _check_limits(s, q)
+    if q.profile_period not in ("day", "week"):
+        raise ScenarioError(p, f"{key}.profile_period", f"{q.profile_period!r} is not one of day, week")
     if q.center and q.center not in centers:
         raise ScenarioError(p, f"{key}.center", f"unknown center {q.center!r}; centers: {sorted(centers)}")
     for i, lead in enumerate(q.leads or []):
         if not lead.lead_id or lead.ready_s < 0 or not lead.quality > 0:
             raise ScenarioError(p, f"{key}.leads[{i}]", "needs a lead_id, ready_s ≥ 0 and quality > 0")
+
+
+def _check_limits(s: Scenario, q) -> None:  # type: ignore[no-untyped-def]
+    """Call-backs, capacity, overflow and agent selection."""
+    p, key = s.source, f"queues.{q.name}"
+    if q.retrial_patience not in ("fresh", "same", "remaining"):
+        raise ScenarioError(p, f"{key}.retrial_patience",
+                            f"{q.retrial_patience!r} is not one of fresh, same, remaining")
+    if q.agent_selection not in ("longest_idle", "random", "ordered"):
+        raise ScenarioError(p, f"{key}.agent_selection",
+                            f"{q.agent_selection!r} is not one of longest_idle, random, ordered")
+    groups = {a.group for a in s.agents if a.group}
+    if q.agent_selection == "ordered" and not q.agent_order:
+        raise ScenarioError(p, f"{key}.agent_order", "is required with agent_selection = ordered")
+    for g in q.agent_order:
+        if g not in groups:
+            raise ScenarioError(p, f"{key}.agent_order", f"unknown agent group {g!r}; groups: {sorted(groups)}")
+    names = [x.name for x in s.queues]
+    if q.overflow_to:
+        if q.overflow_to not in names or q.overflow_to == q.name:
+            raise ScenarioError(p, f"{key}.overflow_to", f"{q.overflow_to!r} is not another queue; queues: {names}")
+        if q.max_wait_s <= 0:
+            raise ScenarioError(p, f"{key}.max_wait_s", "must be > 0 when overflow_to is set")
+    if q.dial_window:
+        import re
+
+        if not q.outbound or not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", q.dial_window):
+            raise ScenarioError(p, f"{key}.dial_window", f"{q.dial_window!r}: an outbound campaign's window is like "
+                                                         "`08:00-20:00`")
+        try:
+            for part in q.dial_window.split("-"):
+                parse_time(part.strip())
+        except ValueError:
+            raise ScenarioError(p, f"{key}.dial_window", f"{q.dial_window!r} has a time that is not HH:MM") from None
+    if q.transfer_prob > 0:
+        target = next((x for x in s.queues if x.name == q.transfer_to and x.name != q.name), None)
+        if target is None:
+            raise ScenarioError(p, f"{key}.transfer_to", f"{q.transfer_to!r} is not another queue; queues: {names}")
+        if target.outbound:
+            raise ScenarioError(p, f"{key}.transfer_to", f"{q.transfer_to!r} is an outbound campaign")
+        if q.conference and target.limited:
+            raise ScenarioError(p, f"{key}.conference", f"a conference needs {q.transfer_to!r} without capacity "
+                                                        "limits, balking or a maximum wait")
+    if q.outbound and (q.limited or q.agent_selection != "longest_idle" or q.transfer_prob > 0):
+        raise ScenarioError(p, key, "capacity, trunks, balking, max wait, agent selection and transfers apply to "
+                                    "inbound queues")
 
 
 def _check_agent(s: Scenario, a, centers: set[str]) -> None:  # type: ignore[no-untyped-def]
@@ -88,6 +152,8 @@ def _check_agent(s: Scenario, a, centers: set[str]) -> None:  # type: ignore[no-
     for name, level in a.skills.items():
         if not 1 <= level <= 10:
             raise ScenarioError(p, f"{key}.skills", f"proficiency of {name!r} must be 1-10, got {level}")
+    if a.plan is not None and a.shift is not None:
+        raise ScenarioError(p, f"{key}.staffing", "give a shift or a staffing plan, not both")
     if not a.close_factor >= 0:
         raise ScenarioError(p, f"{key}.close_factor", "must be ≥ 0")
     if a.shift is not None:

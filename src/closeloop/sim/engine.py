@@ -18,10 +18,14 @@ import numpy as np
 from closeloop.errors import SimulationError
 from closeloop.routing import Assign, ChangeMode, Contact, Decision, Dial, SetTimer, Timer
 from closeloop.routing.model import AgentState
+from closeloop.sim.limits import Limits
+from closeloop.sim.roster import Roster
+from closeloop.sim.scenario import StaffPlan
 from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, Jobs
+from closeloop.sim.windows import Windows
 from closeloop.sim.world import World
 
-END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT = range(8)
+END, ABANDON, RETRY, SHIFT_ON, SHIFT_OFF, REVIEW, TIMER, CONNECT, MAX_WAIT, HANG_UP, STAFF, TRANSFER, WINDOW = range(13)
 
 
 class EventEngine:
@@ -35,6 +39,18 @@ class EventEngine:
         self.seq = count()
         self.qnames = [q.name for q in world.qdefs]
         self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))
+        self.lim = Limits(world.scenario, self.state, jobs, self.push, MAX_WAIT, HANG_UP)
+        self.patience_mode = [q.retrial_patience for q in world.scenario.queues]
+        plans: dict[StaffPlan, list[int]] = {}
+        for ai, a in enumerate(world.scenario.agents):
+            if a.plan is not None:
+                plans.setdefault(a.plan, []).append(ai)
+        self.roster = Roster(plans, self.state, world.horizon) if plans else None
+        qs = world.scenario.queues
+        self.xfer = [(q.transfer_prob, self.qnames.index(q.transfer_to), q.conference) if q.transfer_prob > 0 else None
+                     for q in qs]
+        self.held: dict[int, tuple[int, int]] = {}  # transfer leg -> (first leg, its agent) held in conference
+        self.windows = Windows(world.scenario, self.state) if any(q.dial_window for q in qs) else None
 
     def push(self, t: float, kind: int, x: object = None, y: object = None) -> None:
         """Schedule an event (ties keep the order they were pushed in)."""
@@ -51,6 +67,12 @@ class EventEngine:
                     self.push(off, SHIFT_OFF, ai)
         if self.policy.review_s:
             self.push(self.policy.review_s, REVIEW)
+        if self.roster is not None:
+            for t, plan in self.roster.boundaries():
+                self.push(t, STAFF, plan)
+        if self.windows is not None:
+            for t, qi, opens in self.windows.events():
+                self.push(t, WINDOW, qi, opens)
         nf = jobs.n_fresh
         order = np.argsort(np.asarray(jobs.arrive[:nf]), kind="stable").tolist()
         arrive = jobs.arrive
@@ -98,16 +120,42 @@ class EventEngine:
             self.apply(self.policy.on_timer(st, Timer(d.tag, d.contact)))
         elif kind == CONNECT:
             self._connect(x)  # type: ignore[arg-type]
+        elif kind == MAX_WAIT:
+            nj = self.lim.max_wait(x)  # type: ignore[arg-type]
+            if nj >= 0:
+                self._arrive(nj)
+        elif kind == HANG_UP:
+            self.lim.hang_up(x)  # type: ignore[arg-type]
+        elif kind == WINDOW:
+            if y:
+                self.windows.reopen(x, self._arrive)  # type: ignore[union-attr,arg-type]
+            else:
+                self.windows.close(x, self.qnames[x])  # type: ignore[union-attr,index,arg-type]
+        elif kind == TRANSFER:
+            self._transfer(x)  # type: ignore[arg-type]
+        elif kind == STAFF:
+            self.roster.change(x, st.now, lambda a: self.apply(self.policy.on_agent_free(st, a)))  # type: ignore
 
     def _arrive(self, j: int) -> None:
         jobs, st = self.jobs, self.state
         qi = jobs.q[j]
         qname = self.qnames[qi]
-        c = Contact(j, qname, st.now, self.w.qdefs[qi].priority)
+        if self.windows is not None and self.windows.park(qi, j):
+            return
+        lim = self.lim.on[qi]
+        if lim and self.lim.no_line(qi, j):
+            self._retry(j)
+            return
+        c = Contact(j, qname, st.now, self.w.qdefs[qi].priority, u=jobs.u[j])
         st.add_contact(c)
         self.apply(self.policy.on_arrival(st, c))
         if not c.gone and not self.w.outbound[qi]:
+            if lim and self.lim.turned_away(qi, c):
+                self._retry(j)
+                return
             pat = jobs.patience[j]
+            if lim and self.lim.max_wait_first(qi, c, pat):
+                return
             if pat != math.inf:
                 self.push(st.now + pat, ABANDON, c)
 
@@ -115,6 +163,8 @@ class EventEngine:
         st = self.state
         if not a.on_shift:
             a.busy = False
+            return
+        if self.roster is not None and self.roster.leaves_when_free(a, st.now):
             return
         st.mark_idle(a, st.now)
         self.apply(self.policy.on_agent_free(st, a))
@@ -132,8 +182,30 @@ class EventEngine:
             st.counters.dropped += 1
             return
         jobs.status[j] = ABANDONED
+        if j in self.held:
+            self._release(j, st.now)
+        self._retry(j)
+
+    def _transfer(self, j: int) -> None:
+        """The first agent's talk ended: the caller joins the transfer queue (the agent stays on in
+        a conference, else goes to wrap-up as usual)."""
+        _, to, conference = self.xfer[self.jobs.q[j]]  # type: ignore[misc]
+        nj = self.jobs.add_transfer(j, to, self.state.now)
+        if conference:
+            self.held[nj] = (j, self.jobs.agent[j])
+        self._arrive(nj)
+
+    def _release(self, nj: int, t: float) -> None:
+        """The conference of transfer leg ``nj`` ends at ``t``: the first agent finishes its wrap-up."""
+        j, ai = self.held.pop(nj)
+        self.jobs.end[j] = t
+        self.push(t + self.jobs.wrap[j], END, ai, j)
+
+    def _retry(self, j: int) -> None:
+        """A caller who abandoned, was blocked or balked calls back later, if it wants to."""
+        jobs = self.jobs
         if jobs.wants_retry(j):
-            nj = jobs.add_attempt(j, jobs.retry_at(j, st.now))
+            nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]), self.patience_mode[jobs.q[j]])
             self.push(jobs.arrive[nj], RETRY, nj)
 
     def _connect(self, j: int) -> None:
@@ -194,7 +266,7 @@ class EventEngine:
                 e = ans + jobs.base[j] * w.factor[qi][ai]
                 jobs.answer[j], jobs.status[j], free = ans, SERVED, e + jobs.wrap[j]
             else:
-                e = free = now + w.ring_s[qi]
+                e = free = now + (w.wrong_s[qi] if jobs.u[j] else w.ring_s[qi])
                 jobs.status[j] = NO_ANSWER
                 if jobs.wants_retry(j):
                     nj = jobs.add_attempt(j, jobs.retry_at(j, e))
@@ -204,6 +276,16 @@ class EventEngine:
                 jobs.start[j] = jobs.answer[j] = now
             e = now + jobs.base[j] * w.factor[qi][ai]
             jobs.status[j], free = SERVED, e + jobs.wrap[j]
+            if self.lim.trunks[qi] >= 0:
+                self.lim.talking(qi, e)
+            x = self.xfer[qi]
+            if x is not None and not jobs.leg[j] and jobs.draw("xfer", jobs.root[j], jobs.att[j]) < x[0]:
+                jobs.end[j] = e
+                self.push(e, TRANSFER, j)
+                if x[2]:
+                    return  # conference: the agent is released when the transfer leg's talk ends
+        if j in self.held:
+            self._release(j, e)
         jobs.end[j] = e
         self.push(free, END, ai, j)
 
@@ -221,7 +303,7 @@ class EventEngine:
                 st.counters.extra["in_flight"] = st.counters.extra.get("in_flight", 0) + 1
                 self.push(st.now + w.connect_s[qi], CONNECT, j)
             else:
-                jobs.end[j] = st.now + w.ring_s[qi]
+                jobs.end[j] = st.now + (w.wrong_s[qi] if jobs.u[j] else w.ring_s[qi])
                 jobs.status[j] = NO_ANSWER
                 if jobs.wants_retry(j):
                     nj = jobs.add_attempt(j, jobs.retry_at(j, jobs.end[j]))
@@ -229,5 +311,9 @@ class EventEngine:
 
 
 def run_events(world: World, jobs: Jobs) -> None:
-    """Fill ``jobs`` with the results of an event-by-event run."""
-    EventEngine(world, jobs).run()
+    """Fill ``jobs`` with the results of an event-by-event run (and ``world.duty`` of staffing plans)."""
+    eng = EventEngine(world, jobs)
+    eng.run()
+    if eng.roster is not None:
+        for ai, spans in eng.roster.duty().items():
+            world.duty[ai] = spans

@@ -22,7 +22,7 @@ import math
 from closeloop.errors import SimulationError
 from closeloop.routing import ChangeMode, Contact, RouterState, Timer
 from closeloop.routing.model import AgentState
-from closeloop.sim.traffic import ABANDONED, NO_ANSWER, SERVED, WAITING, Jobs
+from closeloop.sim.traffic import ABANDONED, MESSAGE, NO_ANSWER, SERVED, WAITING, Jobs
 from closeloop.sim.world import World
 
 
@@ -60,6 +60,9 @@ class PooledEngine:
         self.ptr = [lo for lo, _ in jobs.blocks]
         self.hi = [hi for _, hi in jobs.blocks]
         self.re: list[list[tuple[float, int]]] = [[] for _ in range(nq)]
+        self.patience_mode = [q.retrial_patience for q in world.scenario.queues]
+        # a maximum wait that ends in a message is a deadline like patience (an overflow is not: it crosses pools)
+        self.max_wait = [q.max_wait_s if q.max_wait_s > 0 and not q.overflow_to else 0.0 for q in world.scenario.queues]
 
     # ---- driving ------------------------------------------------------------------
 
@@ -130,14 +133,22 @@ class PooledEngine:
     def waiting(self, q: int, t: float) -> int:
         """Jobs of pool ``q`` arrived before ``t``, not yet served, still patient at ``t``."""
         jobs = self.jobs
-        arrive, pat, status = jobs.arrive, jobs.patience, jobs.status
+        arrive, status = jobs.arrive, jobs.status
         n = 0
         j = self.ptr[q]
         while j < self.hi[q] and arrive[j] < t:
-            if status[j] == WAITING and arrive[j] + pat[j] > t:
+            if status[j] == WAITING and self.deadline(q, j)[0] > t:
                 n += 1
             j += 1
-        return n + sum(1 for a, j in self.re[q] if a < t and status[j] == WAITING and a + pat[j] > t)
+        return n + sum(1 for a, j in self.re[q] if a < t and status[j] == WAITING and self.deadline(q, j)[0] > t)
+
+    def deadline(self, q: int, j: int) -> tuple[float, int]:
+        """When caller ``j`` stops waiting if nobody answers, and how: abandoned, or a message after
+        the maximum wait (when that comes first, as on the event engine)."""
+        pat, mw = self.jobs.patience[j], self.max_wait[q]
+        if mw and mw < pat:
+            return self.jobs.arrive[j] + mw, MESSAGE
+        return self.jobs.arrive[j] + pat, ABANDONED
 
     # ---- the hot loops --------------------------------------------------------------
 
@@ -156,6 +167,7 @@ class PooledEngine:
         replace = heapq.heapreplace
         p, hi = self.ptr[q], self.hi[q]
         inf = math.inf
+        mw = self.max_wait[q]
         while True:
             if p < hi:
                 a = arrive[p]
@@ -183,11 +195,14 @@ class PooledEngine:
                     break
                 f = inf  # the horizon: nobody frees in time; callers leave or are still waiting
             d = a + pat[j]
+            if mw and mw < pat[j]:
+                d = a + mw
             if f > a and d <= f:
                 if d <= t1:
-                    status[j], end[j] = ABANDONED, d
-                    if jobs.wants_retry(j):
-                        nj = jobs.add_attempt(j, jobs.retry_at(j, d))
+                    how = MESSAGE if mw and mw < pat[j] else ABANDONED
+                    status[j], end[j] = how, d
+                    if how == ABANDONED and jobs.wants_retry(j):
+                        nj = jobs.add_attempt(j, jobs.retry_at(j, d), self.patience_mode[q])
                         heapq.heappush(re, (arrive[nj], nj))
             elif f != inf:
                 s = f if f > a else a
@@ -209,7 +224,7 @@ class PooledEngine:
         """Callers still waiting whose patience ran out before ``t1`` have left (nobody frees in
         time); record it now so their call-backs exist and the review sees the true queue."""
         jobs = self.jobs
-        arrive, pat, status, end = jobs.arrive, jobs.patience, jobs.status, jobs.end
+        arrive, status, end = jobs.arrive, jobs.status, jobs.end
         re = self.re[q]
         changed = True
         while changed:
@@ -221,11 +236,11 @@ class PooledEngine:
                 j += 1
             waiting.extend(k for a, k in re if a < t1)
             for k in waiting:
-                d = arrive[k] + pat[k]
+                d, how = self.deadline(q, k)
                 if status[k] == WAITING and d <= t1:
-                    status[k], end[k] = ABANDONED, d
-                    if jobs.wants_retry(k):
-                        nk = jobs.add_attempt(k, jobs.retry_at(k, d))
+                    status[k], end[k] = how, d
+                    if how == ABANDONED and jobs.wants_retry(k):
+                        nk = jobs.add_attempt(k, jobs.retry_at(k, d), self.patience_mode[q])
                         heapq.heappush(re, (arrive[nk], nk))
                         changed = True
 
@@ -234,7 +249,7 @@ class PooledEngine:
         arrive, base, wrap, reached = jobs.arrive, jobs.base, jobs.wrap, jobs.reached
         start, answer, end, agent, status = jobs.start, jobs.answer, jobs.end, jobs.agent, jobs.status
         heap, re, fac, free = self.heaps[q], self.re[q], w.factor[q], self.free
-        conn, ring = w.connect_s[q], w.ring_s[q]
+        conn, ring, wrong, u = w.connect_s[q], w.ring_s[q], w.wrong_s[q], jobs.u
         p, hi = self.ptr[q], self.hi[q]
         while heap:
             if p < hi:
@@ -259,7 +274,7 @@ class PooledEngine:
                 nf = e + wrap[j]
                 answer[j], status[j] = ans, SERVED
             else:
-                e = nf = s + ring
+                e = nf = s + (wrong if u[j] else ring)
                 status[j] = NO_ANSWER
                 if jobs.wants_retry(j):
                     nj = jobs.add_attempt(j, jobs.retry_at(j, e))

@@ -79,10 +79,10 @@ def draw_outcomes(world: World, jobs: Jobs, seed: np.random.SeedSequence) -> Out
     s, m = world.scenario, world.scenario.outcomes
     n = len(jobs.q)
     q = jobs.array("q")
-    root, att = jobs.array("root"), jobs.array("att")
+    root, att = jobs.array("root"), jobs.outcome_attempt()
     served = jobs.array("status") == SERVED
     agent = jobs.array("agent")
-    width = jobs.m_base.shape[1] if jobs.m_base.ndim == 2 else 1
+    width = jobs.width
     u = np.random.default_rng(seed).random((jobs.n_fresh, width, 6), dtype=np.float32)[root, att]
     code, value, csat = np.full(n, -1, np.int64), np.zeros(n), np.zeros(n, np.int64)
     penalty = np.zeros(n)
@@ -126,8 +126,8 @@ def _conversation(
     if model is None or not model.events:
         return {}, 0.0
     n = len(jobs.q)
-    width = jobs.m_base.shape[1] if jobs.m_base.ndim == 2 else 1
-    u = event_uniforms(seed, jobs.n_fresh, width, len(model.events))[jobs.array("root")[idx], jobs.array("att")[idx]]
+    u = event_uniforms(seed, jobs.n_fresh, jobs.width, len(model.events))[jobs.array("root")[idx],
+                                                                          jobs.outcome_attempt()[idx]]
     centers = [c.center_id for c in world.scenario.centers]
     where = {c: i for i, c in enumerate(centers)}
     center_index = np.array([where[a.center_id] for a in world.scenario.agents], dtype=np.int64)[ag]

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from closeloop.model import AGENTS, CALLS, CENTERS, LEADS, format_skills
 from closeloop.sim.outcomes import OUTCOME_NAMES, Outcomes
-from closeloop.sim.traffic import NO_ANSWER, SERVED, WAITING, Jobs
+from closeloop.sim.traffic import NO_ANSWER, OVERFLOWED, SERVED, WAITING, Jobs
 from closeloop.sim.world import World
 
 
@@ -24,10 +24,11 @@ def _ts(world: World, seconds: np.ndarray) -> pa.Array:
 
 
 def calls_table(world: World, jobs: Jobs, out: Outcomes) -> pa.Table:
-    """One row per finished attempt (calls still waiting at the end are not calls yet)."""
+    """One row per finished attempt (calls still waiting at the end are not calls yet; a caller
+    who overflowed is one call, in the queue it moved to, offered when it moved)."""
     s = world.scenario
     status = jobs.array("status")
-    keep = np.flatnonzero(status != WAITING)
+    keep = np.flatnonzero((status != WAITING) & (status != OVERFLOWED))
     q = jobs.array("q")[keep]
     root, att = jobs.array("root")[keep], jobs.array("att")[keep]
     agent = jobs.array("agent")[keep]

@@ -88,7 +88,7 @@ def run_once(
     world = build_world(s, pol)
     traffic_seed, outcome_seed = _seeds(s.seed if seed is None else seed)
     jobs = draw_traffic(s, traffic_seed)
-    pooled = pol.pooled(world.new_state())
+    pooled = pol.pooled(world.new_state()) and fast_path_applies(s)
     if engine == "fast" and not pooled:
         raise SimulationError(f"policy {pol.name!r} with these agents cannot use the fast path; use --engine event")
     use = "fast" if engine == "fast" or (engine == "auto" and pooled) else "event"
@@ -97,6 +97,15 @@ def run_once(
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     out = draw_outcomes(world, jobs, outcome_seed)
     return RunResult(world, jobs, out, run_stats(world, jobs, out, sl_abandons), use, elapsed, cpu)
+
+
+def fast_path_applies(s: Scenario) -> bool:
+    """The fast path models FCFS pools with longest-idle choice and fixed duty: no capacity, trunks,
+    balking or overflow (a maximum wait ending in a message is fine: it is a deadline like
+    patience), no other selection, no staffing plans, no transfers, no dialing windows."""
+    return not any(q.capacity >= 0 or q.trunks >= 0 or q.balk_prob or q.overflow_to
+                   or q.agent_selection != "longest_idle" or q.transfer_prob > 0 for q in s.queues
+                   ) and not any(a.plan is not None for a in s.agents) and not any(q.dial_window for q in s.queues)
 
 
 def _one(args: tuple[Any, ...]) -> tuple[dict[str, dict[str, Any]], int, float]:

@@ -20,6 +20,7 @@ from closeloop.errors import ScenarioError
 from closeloop.model import CallType, Direction, parse_skills
 from closeloop.routing import AgentDef, Policy, PolicyParamError, QueueDef, make_policy
 from closeloop.sim.conversation import ConversationModel
+from closeloop.sim.dists import Dist
 
 
 def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None, **kw: Any) -> Any:
@@ -50,6 +51,22 @@ class Shift:
     days: str = _f("mon-sun", "Days it is worked: `mon-fri`, `sat,sun`, `mon-sun`.")
 
 
+@dataclass(frozen=True)
+class StaffPlan:
+    """Agents on duty per piece of ``interval_s`` from the scenario's start (the last holds).
+
+    Shared by the agents of one group: at a rise, off-duty agents join; at a drop, idle
+    agents leave at once and then the first busy ones to become free (not given shifts)."""
+
+    key: int
+    interval_s: float
+    levels: tuple[int, ...]
+
+    def level(self, t: float) -> int:
+        """Agents wanted at time ``t``."""
+        return self.levels[min(int(t // self.interval_s), len(self.levels) - 1)]
+
+
 @dataclass
 class Agent:
     """One agent. ``skills`` is `sales:8;care:5`; the `sales` level is its sales skill."""
@@ -60,6 +77,8 @@ class Agent:
     shift: Shift | None = None
     home_mode: str | None = None
     close_factor: float = 1.0
+    group: str = ""
+    plan: StaffPlan | None = None
 
 
 @dataclass
@@ -72,6 +91,10 @@ class AgentGroup:
     prefix: str = _f("", "Agent id prefix (default: center id + '-A').")
     home_mode: str = _f("", "Mode the agents start in and return to (blending policies).")
     close_factor: float = _f(1.0, "Odds multiplier on a sale for these agents.", 0.0)
+    group: str = _f("", "Group name, for `agent_order` preferences of queues.")
+    staffing: list[int] = _f([], "Agents on duty per `staffing_interval_s` from the start (instead of a shift); "  # noqa: RUF009
+                             "at a drop the first agents to become free leave.", 0)
+    staffing_interval_s: float = _f(1800.0, "Length of each `staffing` piece.", 60.0)
     shift: Shift | None = None
 
 
@@ -98,6 +121,7 @@ class QueueSpec:
     rate_per_hour: float | list[float] = _f(  # noqa: RUF009
         0.0, "Arrivals (leads, for outbound) per hour: a number, or a daily profile of equal pieces.", 0.0
     )
+    profile_period: str = _f("day", "What `rate_per_hour` as a list spans: `day`, or `week` (Monday 00:00 first).")
     day_factors: list[float] = _f([], "Seven multipliers, Monday first (empty: all 1).", 0.0)  # noqa: RUF009
     busyness_sd: float = _f(0.0, "Std. dev. of a day-to-day busyness factor (gamma, mean 1).", 0.0, 2.0)
     initial_leads: int = _f(0, "Outbound: leads already in the list at the start.", 0)
@@ -106,8 +130,29 @@ class QueueSpec:
     handle_sd_s: float = _f(180.0, "Std. dev. of talk time (lognormal).", 0.0)
     wrap_s: float = _f(0.0, "After-call work per answered call.", 0.0)
     patience_mean_s: float = _f(0.0, "Mean caller patience (exponential); 0 = callers never hang up.", 0.0)
-    retrial_prob: float = _f(0.0, "Probability an abandoning caller calls back.", 0.0, 1.0)
-    retrial_delay_s: float = _f(600.0, "Mean delay before a call-back (exponential).", 0.0)
+    retrial_prob: float = _f(0.0, "Probability a caller who abandoned, was blocked or balked calls back.", 0.0, 1.0)
+    retrial_delay_s: float = _f(600.0, "Mean delay before a call-back (exponential; see `retrial_delay`).", 0.0)
+    max_retrials: int = _f(3, "Call-backs per caller at most (-1 = unlimited).", -1)
+    retrial_patience: str = _f("fresh", "`fresh`: a call-back draws a new patience; `same`: keeps the first one; "
+                                        "`remaining`: keeps what is left after the time already waited.")
+    capacity: int = _f(-1, "Waiting places; a caller finding them full is blocked (-1 = unlimited).", -1)
+    trunks: int = _f(-1, "Lines held by this queue's calls waiting or talking; none free = blocked (-1 = unlimited).",
+                     -1)
+    balk_prob: list[float] = _f([], "P(balk) of a caller finding n waiting, n = 0, 1, ...; the last repeats.",  # noqa: RUF009
+                                0.0, 1.0)
+    max_wait_s: float = _f(0.0, "After this wait a caller leaves a message, or overflows (0 = no limit).", 0.0)
+    overflow_to: str = _f("", "Queue a caller moves to after `max_wait_s` (empty: leaves a message).")
+    agent_selection: str = _f("longest_idle", "Which free agent takes an arrival: `longest_idle`, `random`, "
+                              "`ordered` (first group of `agent_order` with a free agent).")
+    agent_order: list[str] = _f([], "Agent group names in order of preference (`agent_selection = ordered`).")  # noqa: RUF009
+    transfer_prob: float = _f(0.0, "Probability an answered call is transferred to `transfer_to` after its talk.",
+                              0.0, 1.0)
+    transfer_to: str = _f("", "Queue a transferred call joins (it waits there and gets that queue's talk time).")
+    conference: bool = _f(False, "The first agent stays on a transferred call until the second agent's talk ends.")
+    talk: Dist | None = None
+    wrap: Dist | None = None
+    patience: Dist | None = None
+    retrial_delay: Dist | None = None
     sl_threshold_s: float = _f(20.0, "Service-level threshold (answered within).", 0.0)
     close_rate: float = _f(0.2, "Sale probability of a warmed-up average agent on a quality-1 lead.", 0.0, 1.0)
     order_value_mean: float = _f(100.0, "Mean order value of a sale (lognormal).", 0.0)
@@ -119,23 +164,64 @@ class QueueSpec:
     ring_s: float = _f(25.0, "Outbound: seconds an unanswered dial takes.", 0.0)
     connect_s: float = _f(6.0, "Outbound: seconds from dial to answer when reached.", 0.0)
     max_attempts: int = _f(3, "Outbound: dials per lead at most.", 1, 20)
+    dial_window: str = _f("", "Outbound: dial only between these local times, `HH:MM-HH:MM` (empty: always).")
+    right_party_prob: float = _f(1.0, "Outbound: share of reached dials that reach the right person.", 0.0, 1.0)
+    wrong_party_s: float = _f(30.0, "Outbound: seconds a dial that reached the wrong person takes after connecting.",
+                              0.0)
     retry_after_s: float = _f(3600.0, "Outbound: seconds before redialling an unreached lead.", 0.0)
     leads: list[Lead] | None = None
 
     def to_def(self) -> QueueDef:
         """The routing view of this queue."""
         return QueueDef(self.name, CallType(self.call_type), Direction(self.direction),
-                        self.skill or self.call_type, self.priority)
+                        self.skill or self.call_type, self.priority, self.agent_selection, tuple(self.agent_order))
 
     @property
     def outbound(self) -> bool:
         """True for an outbound campaign."""
         return self.direction == Direction.OUTBOUND
 
+    def talk_dist(self) -> Dist:
+        """Talk time at proficiency 5 (``talk``, else the legacy ``handle_*`` fields)."""
+        if self.talk is not None:
+            return self.talk
+        if self.handle_dist == "exponential":
+            return Dist("exponential", (("mean", self.handle_mean_s),))
+        return Dist("lognormal", (("mean", self.handle_mean_s), ("sd", self.handle_sd_s)))
+
+    def patience_dist(self) -> Dist | None:
+        """Patience (``patience``, else exponential ``patience_mean_s``); None: callers never hang up."""
+        if self.patience is not None:
+            return self.patience
+        return Dist("exponential", (("mean", self.patience_mean_s),)) if self.patience_mean_s > 0 else None
+
+    def delay_dist(self) -> Dist:
+        """Delay before a call-back (``retrial_delay``, else exponential ``retrial_delay_s``)."""
+        if self.retrial_delay is not None:
+            return self.retrial_delay
+        if self.retrial_delay_s > 0:
+            return Dist("exponential", (("mean", self.retrial_delay_s),))
+        return Dist("fixed", (("value", 0.0),))
+
+    @property
+    def limited(self) -> bool:
+        """True when callers can be turned away or moved on (capacity, trunks, balking, max wait)."""
+        return self.capacity >= 0 or self.trunks >= 0 or bool(self.balk_prob) or self.max_wait_s > 0
+
     def profile(self) -> list[float]:
         """The daily arrival profile in calls per hour (one or more equal pieces)."""
         r = self.rate_per_hour
         return [float(r)] if isinstance(r, int | float) else [float(x) for x in r]
+
+
+@dataclass
+class Busyness:
+    """A day-level arrival multiplier (gamma, mean 1) shared by ``queues``: correlated days.
+
+    It multiplies each queue's own ``busyness_sd`` factor; a queue is in at most one group."""
+
+    queues: list[str] = _f([], "Queues whose arrivals share the day's factor.")  # noqa: RUF009
+    sd: float = _f(0.0, "Std. dev. of the shared day factor (gamma, mean 1).", 0.0, 2.0)
 
 
 @dataclass
@@ -174,6 +260,7 @@ class Scenario:
     policy_params: dict[str, Any] = field(default_factory=dict)
     source: str = "<python>"
     conversation: ConversationModel | None = None  # events on sales calls that move the sale (Python only)
+    busyness: list[Busyness] = field(default_factory=list)
 
     @property
     def horizon_s(self) -> float:
@@ -186,7 +273,7 @@ class Scenario:
 
     def agent_defs(self) -> list[AgentDef]:
         """Routing views of the agents."""
-        return [AgentDef(a.agent_id, a.center_id, a.skills, a.home_mode) for a in self.agents]
+        return [AgentDef(a.agent_id, a.center_id, a.skills, a.home_mode, a.group) for a in self.agents]
 
     def make_policy(self, name: str | None = None, params: dict[str, Any] | None = None) -> Policy:
         """Build (and check against the scenario) the scenario's policy or another one."""
@@ -207,13 +294,14 @@ def expand_groups(groups: list[AgentGroup]) -> list[Agent]:
     """Agents from groups, ids ``{prefix}{n:03d}`` numbered per prefix."""
     out: list[Agent] = []
     seen: dict[str, int] = {}
-    for g in groups:
+    for i, g in enumerate(groups):
         prefix = g.prefix or f"{g.center}-A"
         skills = parse_skills(g.skills)
-        for _ in range(g.count):
+        plan = StaffPlan(i, g.staffing_interval_s, tuple(g.staffing)) if g.staffing else None
+        for _ in range(max(g.count, max(g.staffing, default=0))):
             seen[prefix] = seen.get(prefix, 0) + 1
             out.append(Agent(f"{prefix}{seen[prefix]:03d}", g.center, dict(skills), g.shift,
-                             g.home_mode or None, g.close_factor))
+                             g.home_mode or None, g.close_factor, g.group, plan))
     return out
 
 
@@ -246,6 +334,6 @@ def validate(s: Scenario) -> Policy:
 
 
 __all__ = [
-    "Agent", "AgentGroup", "Center", "Lead", "OutcomeModel", "QueueSpec", "Scenario",
-    "Shift", "check_ranges", "expand_groups", "validate",
+    "Agent", "AgentGroup", "Busyness", "Center", "Lead", "OutcomeModel", "QueueSpec", "Scenario",
+    "Shift", "StaffPlan", "check_ranges", "expand_groups", "validate",
 ]

@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from closeloop.errors import ScenarioError
+from closeloop.sim.dists import parse_dist
 from closeloop.sim.scenario import (
     AgentGroup,
+    Busyness,
     Center,
     Lead,
     OutcomeModel,
@@ -25,6 +27,7 @@ from closeloop.sim.scenario import (
     expand_groups,
 )
 
+DIST_KEYS = ("talk", "wrap", "patience", "retrial_delay")
 _SCENARIO_KEYS = {"name", "start", "days", "timezone", "seed"}
 _RENAMES = {"centers": {"id": "center_id"}, "queues": {"type": "call_type"}}
 
@@ -67,8 +70,10 @@ def _coerce(f: Any, v: Any, key: str, path: str) -> Any:
         ok = isinstance(v, int) and not isinstance(v, bool)
     elif isinstance(default, str):
         ok = isinstance(v, str)
+    elif isinstance(default, list) and f.name in ("agent_order", "queues"):
+        ok = isinstance(v, list) and all(isinstance(x, str) for x in v)
     elif isinstance(default, list):
-        ok = isinstance(v, list) and all(isinstance(x, int | float) for x in v)
+        ok = isinstance(v, list) and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
     else:
         ok = True
     if not ok:
@@ -102,10 +107,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(p, "(file)", f"not valid TOML: {exc}") from exc
-    unknown = set(data) - {"scenario", "centers", "queues", "agents", "outcomes", "policy"}
+    unknown = set(data) - {"scenario", "centers", "queues", "agents", "outcomes", "policy", "busyness"}
     if unknown:
         raise ScenarioError(p, sorted(unknown)[0], "unknown section; sections: scenario, centers, queues, agents, "
-                                                   "outcomes, policy")
+                                                   "outcomes, policy, busyness")
     head = data.get("scenario", {})
     bad = set(head) - _SCENARIO_KEYS
     if bad:
@@ -119,8 +124,12 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     for i, qt in enumerate(_array(data, "queues", p)):
         qt = dict(qt) if isinstance(qt, dict) else qt
         leads = _leads(qt.pop("leads"), f"queues[{i}].leads", p) if isinstance(qt, dict) and "leads" in qt else None
-        q = _build(QueueSpec, qt, f"queues[{i}]", p, skip=("leads",), rename=_RENAMES["queues"])
+        dists = {k: parse_dist(qt.pop(k), p, f"queues[{i}].{k}") for k in DIST_KEYS
+                 if isinstance(qt, dict) and k in qt}
+        q = _build(QueueSpec, qt, f"queues[{i}]", p, skip=("leads", *DIST_KEYS), rename=_RENAMES["queues"])
         q.leads = leads
+        for k, d in dists.items():
+            setattr(q, k, d)
         queues.append(q)
     groups = []
     for i, gt in enumerate(_array(data, "agents", p)):
@@ -132,6 +141,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         _check_group(g, f"agents[{i}]", p)
         groups.append(g)
     outcomes = _build(OutcomeModel, data.get("outcomes", {}), "outcomes", p)
+    busyness = [_build(Busyness, b, f"busyness[{i}]", p) for i, b in enumerate(_array(data, "busyness", p))]
     pol = dict(data.get("policy", {}))
     name = pol.pop("name", "global_order")
     if not isinstance(name, str):
@@ -140,7 +150,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         name=head.get("name", source), start=_start(head.get("start", "2026-01-05T00:00:00+00:00"), p),
         days=float(head.get("days", 1.0)), timezone=head.get("timezone", "UTC"), seed=head.get("seed", 1),
         centers=centers, queues=queues, agents=expand_groups(groups), outcomes=outcomes, policy=name,
-        policy_params=pol, source=source,
+        policy_params=pol, source=source, busyness=busyness,
     )
 
 
@@ -158,5 +168,7 @@ def _check_group(g: AgentGroup, key: str, path: str) -> None:
 
     if not g.center:
         raise ScenarioError(path, f"{key}.center", "is required")
+    if g.staffing and (g.shift is not None or not all(isinstance(n, int) for n in g.staffing)):
+        raise ScenarioError(path, f"{key}.staffing", "needs whole numbers of agents, and no shift beside it")
     if not re.match(SKILLS_PATTERN, g.skills or ""):
         raise ScenarioError(path, f"{key}.skills", f"{g.skills!r} is not like `sales:8;care:5` (levels 1-10)")

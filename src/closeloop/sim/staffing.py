@@ -96,6 +96,9 @@ def scheduled(required: int, shrinkage: float) -> int:
     return math.ceil(required / (1.0 - shrinkage) - 1e-9)
 
 
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 def interval_table(s: Scenario, target: Target, use_threshold_from_queue: bool = True) -> list[dict[str, Any]]:
     """Required agents for each inbound queue and each piece of its daily arrival profile."""
     rows = []
@@ -103,14 +106,18 @@ def interval_table(s: Scenario, target: Target, use_threshold_from_queue: bool =
         if q.outbound:
             continue
         prof = q.profile()
-        piece = 86400 / len(prof)
+        week = q.profile_period == "week"
+        piece = (7 if week else 1) * 86400 / len(prof)
         t = Target(target.service_level, q.sl_threshold_s if use_threshold_from_queue else target.threshold_s,
                    target.max_asa_s, target.max_abandonment, target.shrinkage)
-        aht = q.handle_mean_s + q.wrap_s
+        aht = q.talk_dist().mean() + (q.wrap.mean() if q.wrap is not None else q.wrap_s)
+        pd = q.patience_dist()  # Erlang A takes its mean (exact for exponential patience)
         for i, rate in enumerate(prof):
-            f = required_agents(rate / 3600.0, aht, t, q.patience_mean_s or None)
-            h, m = divmod(int(i * piece) // 60, 60)
-            rows.append({"queue": q.name, "from": f"{h:02d}:{m:02d}", "calls_per_hour": rate,
+            f = required_agents(rate / 3600.0, aht, t, pd.mean() if pd is not None else None)
+            d, sod = divmod(int(i * piece), 86400)
+            h, m = divmod(sod // 60, 60)
+            label = f"{_DAY_NAMES[d]} {h:02d}:{m:02d}" if week else f"{h:02d}:{m:02d}"
+            rows.append({"queue": q.name, "from": label, "calls_per_hour": rate,
                          "load": round(f.load, 3), "agents": f.agents, "scheduled": scheduled(f.agents, t.shrinkage),
                          "service_level": f.service_level, "asa_s": f.asa, "abandonment": f.abandonment,
                          "occupancy": f.occupancy})

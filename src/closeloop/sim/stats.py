@@ -2,7 +2,9 @@
 
 Conventions (docs/simulator.md):
 
-* ``offered`` (inbound) = answered + abandoned + still waiting at the end; (outbound) = dials.
+* ``offered`` (inbound) = answered + abandoned + still waiting at the end + blocked, balked
+  and timed out (message or overflow; ``blocked``, ``balked`` and ``timed_out`` are their
+  shares of offered calls, given for queues with limits); (outbound) = dials.
 * ``service_level`` = answered within the queue's threshold / (answered + abandoned counted
   per ``sl_abandons``: ``include_all`` (default), ``exclude_short`` (abandons within
   ``short_abandon_s`` leave the denominator) or ``exclude_all``).
@@ -30,13 +32,25 @@ import numpy as np
 from scipy import stats as sps
 
 from closeloop.sim.outcomes import CALLBACK, RESOLVED, SALE, Outcomes
-from closeloop.sim.traffic import ABANDONED, DROPPED, NO_ANSWER, SERVED, WAITING, Jobs
+from closeloop.sim.traffic import (
+    ABANDONED,
+    BALKED,
+    BLOCKED,
+    DROPPED,
+    MESSAGE,
+    NO_ANSWER,
+    OVERFLOWED,
+    SERVED,
+    WAITING,
+    Jobs,
+)
 from closeloop.sim.world import World
 from closeloop.stats import wilson_interval
 
 METRICS = ("offered", "answered", "service_level", "asa", "abandonment", "occupancy", "sales", "close_rate",
-           "revenue", "resolution", "csat", "reach_rate")
-PROPORTIONS = {"service_level", "abandonment", "close_rate", "resolution", "reach_rate"}
+           "revenue", "resolution", "csat", "reach_rate", "blocked", "balked", "timed_out")
+PROPORTIONS = {"service_level", "abandonment", "close_rate", "resolution", "reach_rate", "blocked", "balked",
+               "timed_out"}
 # What each figure can be: intervals are cut to these bounds (a mean of values inside them stays inside).
 BOUNDS: dict[str, tuple[float, float]] = {m: (0.0, math.inf) for m in METRICS} | {
     m: (0.0, 1.0) for m in (*PROPORTIONS, "occupancy")} | {"csat": (1.0, 5.0)}
@@ -123,9 +137,14 @@ def _queue_row(spec, m, status, arrive, answer, end, agent, busy, occ_a, out,  #
         n_ab = int(ab.sum())
         short = int(((end[m] - arrive[m])[ab] <= short_s).sum()) if sl_abandons == "exclude_short" else 0
         den = n_ans + (0 if sl_abandons == "exclude_all" else n_ab - short)
-        row.update(offered=n_ans + n_ab + int((st == WAITING).sum()), answered=n_ans,
+        away = {k: int((st == code).sum()) for k, code in (("blocked", BLOCKED), ("balked", BALKED))}
+        away["timed_out"] = int(np.isin(st, (MESSAGE, OVERFLOWED)).sum())
+        offered = n_ans + n_ab + int((st == WAITING).sum()) + sum(away.values())
+        row.update(offered=offered, answered=n_ans,
                    service_level=(int((wait <= spec.sl_threshold_s).sum()), den),
                    asa=float(wait.mean()) if n_ans else math.nan, abandonment=(n_ab, n_ans + n_ab))
+        if spec.limited:
+            row.update({k: (v, offered) for k, v in away.items()})
     w = busy[m]
     ag = agent[m]
     ok = (ag >= 0) & (w > 0)
@@ -147,7 +166,8 @@ def _all_row(rows: dict[str, dict[str, Any]], work: float, staffed: float) -> di
     out: dict[str, Any] = {"call_type": "", "direction": ""}
     for key in ("offered", "answered", "sales", "revenue"):
         out[key] = sum(r.get(key, 0) or 0 for r in rows.values())
-    for key in ("service_level", "abandonment", "close_rate", "resolution", "reach_rate"):
+    for key in ("service_level", "abandonment", "close_rate", "resolution", "reach_rate", "blocked", "balked",
+                "timed_out"):
         pairs = [r[key] for r in rows.values() if key in r]
         if pairs:
             out[key] = (sum(p[0] for p in pairs), sum(p[1] for p in pairs))

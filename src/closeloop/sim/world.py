@@ -22,6 +22,7 @@ class World:
     outbound: list[bool]
     connect_s: list[float]
     ring_s: list[float]
+    wrong_s: list[float]  # a wrong-party dial: connect, then a short talk
     horizon: float
 
     def new_state(self) -> RouterState:
@@ -43,7 +44,9 @@ def build_world(s: Scenario, policy: Policy) -> World:
         factor.append(row)
     duty = []
     for a in s.agents:
-        if a.shift is None:
+        if a.plan is not None:
+            duty.append([])  # filled by the engine as the staffing plan plays out
+        elif a.shift is None:
             duty.append([(0.0, s.horizon_s)])
         else:
             tz = centers[a.center_id].timezone
@@ -51,5 +54,6 @@ def build_world(s: Scenario, policy: Policy) -> World:
     return World(
         scenario=s, policy=policy, qdefs=qdefs, qindex={q.name: i for i, q in enumerate(qdefs)}, factor=factor,
         duty=duty, outbound=[q.outbound for q in s.queues], connect_s=[q.connect_s for q in s.queues],
-        ring_s=[q.ring_s for q in s.queues], horizon=s.horizon_s,
+        ring_s=[q.ring_s for q in s.queues], wrong_s=[q.connect_s + q.wrong_party_s for q in s.queues],
+        horizon=s.horizon_s,
     )

@@ -112,6 +112,19 @@ class MixAdjustment:
             performance_pvalue=float(2 * ndtr(-abs(perf) / se_perf)) if se_perf > 0 else 1.0,
         )
 
+    def rate_on(self, mask: np.ndarray, group: str) -> tuple[float, float, float]:
+        """The rate ``group`` is predicted to reach on the cells in ``mask`` (their mix), with its CI.
+
+        ``mask`` selects cells in the order they were given (cells with no trials dropped):
+        all cells gives :attr:`adjusted`; a segment's cells give the group's rate had it
+        handled that segment. CI: delta method on the logit scale.
+        """
+        rate, grad = self._mean_pred(np.asarray(mask, dtype=bool), self.index(group))
+        rate = float(np.clip(rate, 1e-12, 1 - 1e-12))
+        se_logit = float(np.sqrt(grad @ self.fit.cov @ grad)) / (rate * (1 - rate))
+        z = z_value(self.conf)
+        return rate, float(expit(logit(rate) - z * se_logit)), float(expit(logit(rate) + z * se_logit))
+
     def _with_group(self, g: int) -> np.ndarray:
         X = self._X.copy()
         cols = [c for c in self._group_cols if c is not None]
@@ -179,14 +192,8 @@ def adjust_for_mix(
         _group_cols=group_cols,
     )
     everyone = np.ones(len(g), dtype=bool)
-    z = z_value(conf)
-    for i in range(len(groups)):
-        rate, grad = adj._mean_pred(everyone, i)
-        rate = float(np.clip(rate, 1e-12, 1 - 1e-12))
-        se_logit = float(np.sqrt(grad @ fit.cov @ grad)) / (rate * (1 - rate))
-        adj.adjusted[i] = rate
-        adj.adjusted_low[i] = expit(logit(rate) - z * se_logit)
-        adj.adjusted_high[i] = expit(logit(rate) + z * se_logit)
+    for i, name in enumerate(adj.groups):
+        adj.adjusted[i], adj.adjusted_low[i], adj.adjusted_high[i] = adj.rate_on(everyone, name)
     return adj
 
 

@@ -98,6 +98,10 @@ def scorecard_schema(keys: Sequence[str], metrics: Sequence[Any], rates_tested: 
         if m.kind == "count":
             continue
         cols.append(Column(f"{m.name}_n", "int", f"{m.name}: calls (or leads) in the denominator"))
+        if m.name == "cost_per_sale":
+            cols += [Column("cost_per_sale_low", "float", f"cost_per_sale: cost over the upper end of the sales "
+                            f"count's {pct} Wilson interval"),
+                     Column("cost_per_sale_high", "float", "cost_per_sale: cost over its lower end (null: open)")]
         if m.is_rate:
             cols += [Column(f"{m.name}_low", "float", f"{m.name}: lower end of the {pct} Wilson interval"),
                      Column(f"{m.name}_high", "float", f"{m.name}: upper end of the {pct} Wilson interval")]
@@ -171,14 +175,17 @@ SLA = schema_of("sla_check", [
     ("n", "int", "calls in the denominator"), ("target", "float", "the contract's target"),
     ("direction", "str", "at_least or at_most"), ("status", "str", "pass, fail, not_enough_data or within_noise"),
     ("margin", "float", "value - target, signed so that positive is good"),
-    ("weight", "float", "the term's weight in the score"), ("penalty", "float", "penalty owed for a failed term"),
+    ("weight", "float", "the term's weight in the score"),
+    ("penalty", "float", "what the breach costs: penalty + penalty_per_point x points short (0 unless failed)"),
+    ("bonus", "float", "bonus earned by a met term (0 unless passed)"),
 ])
 
 SLA_SUMMARY = schema_of("sla_summary", [
     ("contract", "str", "contract name"), ("period", "date", "first day of the period"),
     ("terms", "int", "terms judged this period"), ("passed", "int", "terms passed"), ("failed", "int", "failed"),
     ("not_judged", "int", "not enough data or within noise"),
-    ("score", "float", "weighted share of judged terms passed"), ("penalty", "float", "penalties owed"),
+    ("score", "float", "weighted share of judged terms passed"), ("penalty", "float", "breaches' cost"),
+    ("bonus", "float", "bonuses earned"),
 ])
 
 TERMS = schema_of("contract_terms", [
@@ -186,6 +193,17 @@ TERMS = schema_of("contract_terms", [
     ("judge", "str", "how a term is judged (point or interval)"), ("metric", "str", "metric"),
     ("direction", "str", "at_least or at_most"), ("target", "float", "target"), ("period", "str", "period grain"),
     ("min_volume", "int", "fewest calls to judge"), ("weight", "float", "weight"), ("penalty", "float", "penalty"),
+    ("penalty_per_point", "float", "owed per point short of the target"), ("bonus", "float", "earned when met"),
+])
+
+PRICES = schema_of("contract_prices", [
+    ("contract", "str", "contract name"), ("currency", "str", "currency of every amount"),
+    ("per_handled_minute", "float", "per talk + hold + wrap minute"),
+    ("per_productive_hour", "float", "per billed agent hour (handle hours / occupancy)"),
+    ("loaded_cost_per_agent_hour", "float", "in-house cost per paid agent hour"),
+    ("occupancy", "float", "handle time / agent time"), ("per_call", "float", "per handled call"),
+    ("per_sale", "float", "flat per sale"), ("commission", "float", "share of order value"),
+    ("monthly_fixed", "float", "fee per month"),
 ])
 
 
@@ -205,12 +223,14 @@ class Analysis:
                   metrics: str | Sequence[str] | None = None, adjust_for: str | Sequence[str] | None = None,
                   where: Where = None, period: str | None = None, start: str | date | None = None,
                   end: str | date | None = None, conf: float = 0.95, pvalues: str = "holm",
-                  progress: Progress | None = None) -> Result:
+                  progress: Progress | None = None, contracts: str | Path | None = None) -> Result:
         """Metrics by group and period, rates with Wilson intervals and significance marks.
 
         ``metrics``: names, ``"all"`` or None (the default set). Grouping by ``agent_id`` adds
-        shrunk rates; ``adjust_for`` adds mix-adjusted ones. Extras: ``tests`` (one chi-square
-        per metric and period), ``notes``, ``metrics`` (the Metric definitions).
+        shrunk rates; ``adjust_for`` adds mix-adjusted ones. Cost metrics (cost, cost_per_sale...)
+        price the calls with the contract file's prices (``contracts``, default contracts.toml).
+        Extras: ``tests`` (one chi-square per metric and period), ``notes``, ``metrics`` (the
+        Metric definitions).
         """
         from closeloop.metrics import DEFAULT_METRICS, ScorecardRequest, scorecard
         from closeloop.metrics.scorecard import ADJUSTABLE, SHRUNK
@@ -223,12 +243,15 @@ class Analysis:
         if chosen == ("all",) or not chosen:
             chosen = DEFAULT_METRICS
         sel = selection(by, where, start, end, period)
+        from closeloop.metrics import METRICS
+
+        priced = any(METRICS[n].level == "cost" for n in chosen if n in METRICS)
         req = ScorecardRequest(selection=sel, grain=grain, metrics=chosen, adjust_for=names(adjust_for),
-                               pvalue_method=pvalues, alpha=1 - conf)
+                               pvalue_method=pvalues, alpha=1 - conf,
+                               contracts=tuple(self.contracts(contracts)) if priced else ())
         conv = self.conventions(conf=conf)
-        self.refresh_facts(conv, progress or _quiet())
-        with self.warehouse() as wh:
-            card = scorecard(self.tables(wh), conv, req)
+        with self.fact_tables(conv, progress or _quiet()) as tables:
+            card = scorecard(tables, conv, req)
         shrunk = SHRUNK if "agent_id" in sel.by else ()
         adjusted = ADJUSTABLE if req.adjust_for and sel.by else ()
         schema = scorecard_schema(card.keys, card.metrics, bool(sel.by), shrunk, adjusted, conf)
@@ -305,28 +328,38 @@ class Analysis:
         """The contract file's terms, validated, one row per term."""
         rows = [{"contract": c.name, "scope": " & ".join(map(str, c.filters)), "judge": c.judge,
                  "metric": t.metric, "direction": t.direction, "target": t.target, "period": t.period,
-                 "min_volume": t.min_volume, "weight": t.weight, "penalty": t.penalty}
+                 "min_volume": t.min_volume, "weight": t.weight, "penalty": t.penalty,
+                 "penalty_per_point": t.penalty_per_point, "bonus": t.bonus}
                 for c in self.contracts(contracts) for t in c.terms]
         return Result.from_rows(TERMS, rows, title="contracts")
+
+    def sla_prices(self, contracts: str | Path | None = None) -> Result:
+        """The contract file's prices, one row per priced contract (docs/sla.md, "Prices")."""
+        from dataclasses import asdict
+
+        rows = [{"contract": c.name, **asdict(c.price)} for c in self.contracts(contracts) if c.price]
+        return Result.from_rows(PRICES, rows, title="prices")
 
     def sla_check(self, period: str | None = None, start: str | date | None = None, end: str | date | None = None,
                   contracts: str | Path | None = None, summary: bool = False,
                   progress: Progress | None = None) -> Result:
         """Judge every contract term per period: value, interval, target, status, margin.
 
-        Extras: ``failed`` (how many term-periods failed), ``passed``, ``not_judged``.
+        Extras: ``failed`` (how many term-periods failed), ``passed``, ``not_judged``,
+        ``penalties`` (what the breaches cost under the contracts) and ``bonuses`` (earned).
         """
         from closeloop.contracts import FAIL, check_contracts, summarise
 
         terms = self.contracts(contracts)
         sel = selection(None, None, start, end, period)
         conv = self.conventions()
-        self.refresh_facts(conv, progress or _quiet())
-        with self.warehouse() as wh:
-            results = check_contracts(self.tables(wh), conv, terms, sel.start, sel.end)
+        with self.fact_tables(conv, progress or _quiet()) as tables:
+            results = check_contracts(tables, conv, terms, sel.start, sel.end)
         counts = {"failed": sum(r.status == FAIL for r in results),
                   "passed": sum(r.status == "pass" for r in results)}
         counts["not_judged"] = len(results) - counts["failed"] - counts["passed"]
+        counts["penalties"] = sum(-r.money for r in results if r.money < 0)
+        counts["bonuses"] = sum(r.money for r in results if r.money > 0)
         if summary:
             return Result.from_rows(SLA_SUMMARY, summarise(results), title="SLA summary", **counts)
         rows = []
@@ -338,24 +371,42 @@ class Analysis:
 
     def report(self, out: str | Path = "report.html", period: str | None = None, start: str | date | None = None,
                end: str | date | None = None, where: Where = None, contracts: str | Path | None = None,
-               title: str | None = None, progress: Progress | None = None) -> ReportResult:
-        """Write the self-contained HTML report; contracts.toml in the workspace adds the SLA section."""
-        from closeloop.report import ReportContext, render_report
-        from closeloop.results import write_atomic
+               title: str | None = None, progress: Progress | None = None, vendor: str | None = None) -> ReportResult:
+        """Write the self-contained HTML report; contracts.toml in the workspace adds the SLA section.
 
-        sel = selection(None, where, start, end, period)
+        ``vendor``: the vendor review pack — only that vendor's calls and contracts, with its
+        trend since the contract start; ``period`` may then be ``week`` or ``month`` (the
+        latest one in the data).
+        """
+        from closeloop.metrics import Selection
+        from closeloop.metrics.selection import Filter
+        from closeloop.outputs import check_target, owned_paths, write_text
+        from closeloop.report import ReportContext, render_report
+        from closeloop.report.vendor import latest_period, vendor_contracts
+
+        check_target(Path(out), owned_paths(self.settings))  # refuse a bad target before the work
+        latest = period in ("week", "month")
+        sel = selection(None, where, start, end, None if latest else period)
+        if vendor:
+            sel = Selection(filters=(*sel.filters, Filter("vendor", (vendor,))), start=sel.start, end=sel.end)
         terms = None
         if contracts is not None or (self.root / "contracts.toml").is_file():
             terms = self.contracts(contracts)
+            terms = vendor_contracts(terms, vendor) if vendor else terms
         conv = self.conventions()
         steps = progress or _quiet()
-        self.refresh_facts(conv, steps)
-        steps.step("building the report")
-        with self.warehouse() as wh:
+        with self.fact_tables(conv, steps) as tables:
+            steps.step("building the report")
+            title = title or (f"Vendor review: {vendor}" if vendor else None)
             extra = {"title": title} if title else {}
-            rep = render_report(ReportContext(self.tables(wh), conv, sel, terms, **extra))
+            ctx = ReportContext(tables, conv, sel, terms, **extra)
+            if latest:
+                first, last = latest_period(ctx, str(period))
+                ctx = ReportContext(tables, conv, Selection(filters=sel.filters, start=first, end=last), terms,
+                                    **extra)
+            rep = render_report(ctx)
         path = Path(out)
-        write_atomic(path, lambda tmp: tmp.write_text(rep.html, encoding="utf-8"))
+        write_text(path, rep.html, owned_paths(self.settings))
         return ReportResult(path, len(rep.html.encode("utf-8")), list(rep.summary))
 
 

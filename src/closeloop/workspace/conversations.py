@@ -212,7 +212,7 @@ def _write_qa(folder: Path, rows: list[dict[str, Any]], html: str) -> None:
     import csv
 
     from closeloop.conversations.qa import QA_CSV_COLUMNS
-    from closeloop.results import write_atomic
+    from closeloop.outputs import write_text, write_with
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -225,8 +225,8 @@ def _write_qa(folder: Path, rows: list[dict[str, Any]], html: str) -> None:
             writer.writeheader()
             writer.writerows(rows)
 
-    write_atomic(folder / "qa_sample.csv", write_csv)
-    write_atomic(folder / "qa_sample.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    write_with(folder / "qa_sample.csv", write_csv)
+    write_text(folder / "qa_sample.html", html)
 
 
 def _take(values: list[Any], sel: Any) -> list[Any]:

@@ -7,7 +7,7 @@ class here, so each file stays about one concern while a user sees one object.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from closeloop.settings import Settings, check_timezone
 from closeloop.warehouse import Warehouse, open_warehouse
 from closeloop.workspace.analysis import Analysis
 from closeloop.workspace.conversations import Conversations
+from closeloop.workspace.money import Money
 from closeloop.workspace.simulation import Simulation
 
 
@@ -72,7 +73,7 @@ REJECTS = schema_of("rejects", [
 _DATE_COLUMN = {"calls": "offered_at", "leads": "created_at", "agents": "hired_at"}
 
 
-class Workspace(Analysis, Conversations, Simulation):
+class Workspace(Analysis, Conversations, Money, Simulation):
     """One workspace: its settings, its warehouse and operational store, and every use-case.
 
     Open one with :func:`closeloop.open` or :func:`closeloop.init`. It holds no connection
@@ -111,14 +112,20 @@ class Workspace(Analysis, Conversations, Simulation):
     # -- data in ---------------------------------------------------------------------------
 
     def ingest(self, record: str, paths: str | Path | Sequence[str | Path], format: str = "auto",
-               center: str | None = None, timezone: str | None = None,
+               center: str | None = None, timezone: str | None = None, delimiter: str | None = None,
                progress: Progress = QUIET) -> Result:
         """Validate files and load them; one row per file. Each file is one transaction.
 
         Every row read is loaded or kept in rejects with its reason. ``timezone`` is the zone
-        of offset-less local times (for ``anonymous-bank`` its one site).
+        of offset-less local times (for ``anonymous-bank`` its one site); ``delimiter`` the
+        separator of canonical CSV (default: sniffed from the header; the dialect is RFC 4180).
+        Timestamps outside the workspace's plausibility window (``[ingest] earliest``,
+        ``latest_years_ahead``) are rejected. When a later file fails, the earlier ones stay
+        committed and :class:`~closeloop.ingest.FilesIngestError` says which (``.done``).
         """
-        from closeloop.ingest import ingest_file
+        from closeloop.errors import CloseloopError
+        from closeloop.ingest import FilesIngestError, TimeWindow, ingest_file
+        from closeloop.warehouse import compact, worth_compacting
 
         if record not in RECORDS:
             raise InputError(f"unknown record {record!r}; one of {', '.join(RECORDS)}")
@@ -133,17 +140,24 @@ class Workspace(Analysis, Conversations, Simulation):
                 options["timezone"] = timezone
             else:
                 default_tz = timezone
-        rows = []
+        window = TimeWindow(self.settings.earliest, self.settings.latest_years_ahead)
+        done = []
         with self.warehouse(write=True) as wh:
             for i, path in enumerate(files):
                 progress.step(f"{path.name} ({i + 1}/{len(files)})", 100.0)
-                with _query_progress(wh, progress):
-                    r = ingest_file(wh, record, path, format, default_tz, lambda _s: None, **options)
-                rows.append({"file": str(path), "record": r.record, "format": r.format, "read": r.rows_read,
-                             "loaded": r.loaded, "rejected": r.rejected, "replaced": r.replaced,
-                             "orphans": r.orphans, "top_reasons": [[k, n] for k, n in r.top_reasons],
-                             "ingest_id": r.ingest_id})
-        return Result.from_rows(INGEST, rows, title="ingest")
+                try:
+                    with _query_progress(wh, progress):
+                        done.append(ingest_file(wh, record, path, format, default_tz, lambda _s: None,
+                                                window=window, delimiter=delimiter, **options))
+                except CloseloopError as exc:
+                    if not done:
+                        raise
+                    raise FilesIngestError(exc, done, path) from exc
+            wasted = worth_compacting(wh.size())
+        if wasted:  # space an interrupted load left: the next successful load gives it back
+            with suppress(StorageError):  # the load itself succeeded; `closeloop vacuum` reclaims it later
+                compact(self.settings.warehouse_path())
+        return ingest_result(done, [str(p) for p in files])
 
     def ingest_arrow(self, record: str, table: Any, source: str) -> Result:
         """Load an Arrow table of canonical records (the simulator's output) through the same validation."""
@@ -151,16 +165,19 @@ class Workspace(Analysis, Conversations, Simulation):
 
         with self.warehouse(write=True) as wh:
             r = ingest_arrow(wh, record, table, source=source)
-        return Result.from_rows(INGEST, [{
-            "file": source, "record": r.record, "format": r.format, "read": r.rows_read, "loaded": r.loaded,
-            "rejected": r.rejected, "replaced": r.replaced, "orphans": r.orphans,
-            "top_reasons": [[k, n] for k, n in r.top_reasons], "ingest_id": r.ingest_id}], title="ingest")
+        return ingest_result([r], [source])
 
     def status(self) -> Result:
-        """One row per canonical table: rows, date range, rejects."""
+        """One row per canonical table: rows, date range, rejects. Extra ``size``: the warehouse
+        file's bytes on disk, used and free inside (free space is reclaimed by ``vacuum``)."""
         rows = []
         with self.warehouse() as wh:
+            size = wh.size()
+            have = wh.tables()  # a warehouse made by an older version lacks newer records until a write
             for name in RECORDS:
+                if name not in have:
+                    rows.append({"table": name, "rows": 0, "rejected": 0})
+                    continue
                 n = wh.count(name)
                 col = _DATE_COLUMN.get(name)
                 first = last = None
@@ -168,7 +185,8 @@ class Workspace(Analysis, Conversations, Simulation):
                     first, last = wh.con.execute(f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchone()
                 rejected = wh.con.execute("SELECT count(*) FROM rejects WHERE record = ?", [name]).fetchone()[0]
                 rows.append({"table": name, "rows": n, "from": first, "to": last, "rejected": rejected})
-        return Result.from_rows(STATUS, rows, title=f"workspace {self.root}", display_zone=self.display_zone())
+        return Result.from_rows(STATUS, rows, title=f"workspace {self.root}", display_zone=self.display_zone(),
+                                size=size)
 
     def display_zone(self) -> ZoneInfo:
         """The zone people read this workspace's times in (its default time zone)."""
@@ -192,10 +210,22 @@ class Workspace(Analysis, Conversations, Simulation):
         return Result.from_rows(REJECTS, rows, title="rejects")
 
     def sql(self, query: str) -> Result:
-        """Run one read-only SQL query on the warehouse (DuckDB dialect); columns as the query names them."""
-        with self.warehouse() as wh:
+        """Run one SQL query on the warehouse (DuckDB dialect); columns as the query names them.
+
+        It runs on a secured connection (:meth:`Warehouse.secured`): read-only, no file or
+        network outside the warehouse, no extensions, configuration locked.
+        """
+        from closeloop.warehouse import open_secured
+
+        with map_errors("warehouse"), open_secured(self.settings) as wh:
             table = wh.query(query)
         return Result(_schema_from_arrow("sql", table), table, title="sql")
+
+    def vacuum(self) -> tuple[int, int]:
+        """Give the warehouse's free space back to the disk; returns (bytes before, bytes after)."""
+        from closeloop.warehouse import compact
+
+        return compact(self.settings.warehouse_path())
 
     # -- stored facts ------------------------------------------------------------------------
 
@@ -228,11 +258,38 @@ class Workspace(Analysis, Conversations, Simulation):
         except StorageError:
             return False
 
+    @contextmanager
+    def fact_tables(self, conv: Any, progress: Progress = QUIET) -> Iterator[Any]:
+        """The metric layer's tables, with stored facts current for ``conv`` (built first if stale).
+
+        One read-only open and one freshness check in the common case (facts current); a
+        build only after new data, and only when the warehouse can be written.
+        """
+        from closeloop.metrics import Tables
+
+        with self.warehouse() as wh:
+            tables = Tables.from_backend(wh.ibis())
+            if tables.facts is not None and tables.facts.serves(conv):
+                yield tables
+                return
+        self.refresh_facts(conv, progress)
+        with self.warehouse() as wh:
+            yield Tables.from_backend(wh.ibis())
+
     def tables(self, wh: Warehouse) -> Any:
         """The metric layer's view of an open warehouse."""
         from closeloop.metrics import Tables
 
         return Tables.from_backend(wh.ibis())
+
+
+def ingest_result(done: Sequence[Any], files: Sequence[str]) -> Result:
+    """The INGEST table for ingest results (one row per file)."""
+    return Result.from_rows(INGEST, [{
+        "file": f, "record": r.record, "format": r.format, "read": r.rows_read, "loaded": r.loaded,
+        "rejected": r.rejected, "replaced": r.replaced, "orphans": r.orphans,
+        "top_reasons": [[k, n] for k, n in r.top_reasons], "ingest_id": r.ingest_id}
+        for f, r in zip(files, done, strict=False)], title="ingest")
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from closeloop.errors import EmptySelectionError, InputError, map_errors
@@ -32,8 +33,17 @@ DEDUPE = schema_of("dedupe_summary", [
     ("value", "float", "its value"),
 ])
 
+ATTRIBUTES = schema_of("lead_attributes", [
+    ("name", "str", "the attribute's name (after any rename)"), ("column", "str", "the leads file's column"),
+    ("type", "str", "number, category, boolean, time or text"),
+    ("known_at", "str", "creation, event or after_call (never a feature)"),
+    ("filled", "int", "leads with a value"), ("fill_rate", "float", "filled / leads"),
+    ("distinct", "int", "distinct values"), ("rejected", "int", "values that did not fit the type (in rejects)"),
+    ("declared", "bool", "typed by [leads.attributes] in closeloop.toml rather than inferred"),
+])
+
 EVALUATION = schema_of("lead_score_evaluation", [
-    ("name", "str", "the scorer evaluated (model, baseline, or the difference)"),
+    ("name", "str", "the scorer evaluated (model, logistic, baseline, or a difference of AUCs)"),
     ("n", "int", "held-out leads"), ("positives", "int", "of which converted"),
     ("auc", "float", "area under the ROC curve on the held-out leads"),
     ("auc_low", "float", "lower end of its interval (Hanley-McNeil)"), ("auc_high", "float", "upper end"),
@@ -151,33 +161,70 @@ class Leads:
         rows = [{"what": k, "value": v} for k, v in result.stats.items()]
         return Result.from_rows(DEDUPE, rows, title="deduplication", weights=result.model.weights_table())
 
-    def score(self, as_of: str | datetime | None = None, seed: int = 0, progress: Progress | None = None) -> Result:
+    def attributes(self) -> Result:
+        """Type every extra column of the leads table: type, fill rate, distinct values.
+
+        Writes ``lead_attributes`` (the catalog) and ``lead_attribute_values`` (typed, one
+        column per attribute, joinable to leads by lead_id) in one transaction; values that do
+        not fit their column's type go to rejects. Extras: ``rejected``, ``excluded``, ``leads``.
+        """
+        from closeloop.warehouse.lead_attributes import store_attributes, type_lead_table
+
+        with self.ws.warehouse(write=True) as wh:
+            typed = type_lead_table(wh, self.ws.settings.lead_attributes, self.ws.settings.default_timezone)
+            store_attributes(wh, typed)
+        if not typed.attributes:
+            raise EmptySelectionError("the leads table has no extra columns: nothing beyond the canonical fields")
+        return Result.from_rows(ATTRIBUTES, typed.catalog().to_pylist(), title=f"lead attributes "
+                                f"({typed.values.num_rows:,} leads)", rejected=typed.rejects.num_rows,
+                                excluded=list(typed.excluded), leads=typed.values.num_rows)
+
+    def score(self, as_of: str | datetime | None = None, seed: int = 0, report: str | Path | None = None,
+              capacity: int | None = None, threads: int = 1, progress: Progress | None = None) -> Result:
         """Train on the history, score every merged lead (``lead_scores``), evaluate on held-out leads.
 
-        The evaluation compares the model with a source-only baseline on the newest 30% of
-        leads; with too little history the one row says so. Extras: ``model`` (kind),
-        ``scored`` (how many leads).
+        Features: the canonical fields, activity before the call (``lead_events``) and every
+        typed lead attribute, minus leaking, empty and constant columns (``notes`` says which
+        and why). The evaluation compares the model with a logistic regression on the same
+        features and a source-only baseline on the newest 30% of leads; with too little history
+        the one row says so. ``report`` writes the model card as HTML; it is also stored for
+        ``closeloop report``. ``capacity``: tier A = this many best leads, B the next 2x, C 3x.
+        Extras: ``model`` (kind), ``scored``, ``features``, ``notes``.
         """
+        import pyarrow as pa
+
         from closeloop.leads.train import train_and_score
+        from closeloop.outputs import write_text
+        from closeloop.report.leads import CARD_TABLE, model_card_body, model_card_html, model_card_summary
+        from closeloop.warehouse.lead_attributes import store_attributes, type_lead_table
         from closeloop.workspace.core import as_of as moment
 
         merged = self._read("leads_merged", "run leads dedupe first")
-        with self.ws.warehouse() as wh:
+        with self.ws.warehouse(write=True) as wh:
             calls = wh.query("SELECT lead_id, offered_at, answered_at, outcome FROM calls WHERE lead_id IS NOT NULL")
+            events = wh.query('SELECT lead_id, "at", kind, value FROM lead_events')
+            typed = type_lead_table(wh, self.ws.settings.lead_attributes, self.ws.settings.default_timezone)
+            store_attributes(wh, typed)
         if progress is not None:
             progress.step(f"scoring {merged.num_rows:,} leads")
-        run = train_and_score(merged, calls, moment(as_of), seed=seed)
+        run = train_and_score(merged, calls, moment(as_of), seed=seed, attributes=typed if typed.attributes else None,
+                              capacity=capacity, threads=threads, events=events)
+        card = pa.table({"generated_at": [datetime.now(UTC)], "html": [model_card_body(run)],
+                         "summary": [model_card_summary(run)]})
         with self.ws.warehouse(write=True) as wh:
-            wh.replace_table("lead_scores", run.scores)
+            wh.replace_tables({"lead_scores": run.scores, CARD_TABLE: card})
+        if report is not None:
+            write_text(Path(report), model_card_html(run))
         rows = [r.row() for r in run.reports]
-        if run.auc_gain:
-            gain, low, high = run.auc_gain
-            rows.append({"name": "model - baseline (AUC)", "auc": gain, "auc_low": low, "auc_high": high})
+        for label, g in (("model - baseline (AUC)", run.auc_gain), ("model - logistic (AUC)", run.auc_gain_logistic)):
+            if g:
+                rows.append({"name": label, "auc": g[0], "auc_low": g[1], "auc_high": g[2]})
         if not rows:
             rows = [{"name": f"model ({run.model.kind})", "n": run.model.n_train,
                      "note": "too little held-out history to evaluate"}]
-        return Result.from_rows(EVALUATION, rows, title=f"lead score ({run.model.kind})", model=run.model.kind,
-                                scored=run.scores.num_rows)
+        return Result.from_rows(EVALUATION, rows, title=f"lead score ({run.model.kind}, {len(run.features)} features)",
+                                model=run.model.kind, scored=run.scores.num_rows, features=list(run.features),
+                                notes=list(run.notes))
 
     def queue(self, campaign: str, load: bool = True, include_called: bool = False, center: str | None = None,
               limit: int = 20) -> Result:

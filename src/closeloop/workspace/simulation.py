@@ -8,8 +8,10 @@ from typing import Any
 from closeloop.errors import InputError
 from closeloop.results import Result, schema_of
 
-#: The figures a simulation reports per queue, in the order people read them.
-SIM_METRICS = ("offered", "service_level", "asa", "abandonment", "occupancy", "sales", "close_rate", "revenue")
+#: The figures a simulation reports per queue, in the order people read them; the last three only for
+#: queues with capacity limits (blocked on arrival, balked, left after the maximum wait).
+SIM_METRICS = ("offered", "service_level", "asa", "abandonment", "occupancy", "sales", "close_rate", "revenue",
+               "blocked", "balked", "timed_out")
 
 SIMULATION = schema_of("simulation", [
     ("policy", "str", "routing policy, or 'OTHER minus POLICY' for a paired difference"),

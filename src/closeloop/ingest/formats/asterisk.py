@@ -329,8 +329,16 @@ def _iso(epochs: pa.ChunkedArray) -> pa.Array:
     """Epoch seconds -> ISO 8601 in UTC with an explicit +00:00 (microseconds only when present)."""
     arr = epochs.combine_chunks() if isinstance(epochs, pa.ChunkedArray) else epochs
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    micros = np.round(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False) * 1_000_000).astype(np.int64)
+    seconds = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False).astype(np.float64)
+    # Seconds a timestamp cannot hold (a waittime of 10^20 behind an entry) stay text that
+    # validation rejects, instead of overflowing the cast to microseconds.
+    fits = np.isfinite(seconds) & (np.abs(seconds) < MAX_EPOCH_S)
+    micros = np.round(np.where(fits, seconds, 0) * 1_000_000).astype(np.int64)
     stamps = micros.astype("datetime64[us]")
     whole = micros % 1_000_000 == 0
     text = np.where(whole, np.datetime_as_string(stamps, unit="s"), np.datetime_as_string(stamps, unit="us"))
-    return pa.array(np.where(valid, text.astype(object) + "+00:00", None), pa.string())
+    text = np.where(fits, text.astype(object) + "+00:00", "epoch out of range")
+    return pa.array(np.where(valid, text, None), pa.string())
+
+
+MAX_EPOCH_S = 253_402_300_800  # 10000-01-01T00:00:00Z: past it no ISO 8601 year has four digits
