@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from closeloop.ops.accounts import LOCKOUT_AFTER, Accounts
 from closeloop.ops.store import OpsStore
@@ -187,3 +189,17 @@ def test_signed_in_browser_skips_the_login_form_and_keeps_its_csrf_token(env: En
     got = c.get("/login?next=/sla")
     assert got.status_code == 303 and got.headers["location"] == "/sla"
     assert c.cookies.get("closeloop_csrf") == token  # a second tab's login page does not break the first
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(uri=st.one_of(st.text(max_size=40), st.sampled_from(
+    ["../closeloop.toml", "C0002.wav/../../closeloop.toml", "/etc/passwd", "recordings/../warehouse.duckdb",
+     "file:///etc/passwd", "http://example.com/a.wav", "..", ".", "C0002.wav", "recordings/C0002.wav"])))
+def test_a_recording_uri_never_leaves_the_recordings_folder(env: Env, uri: str) -> None:
+    from closeloop.web.scope import Scope, ScopedData
+
+    got = ScopedData(env.app.state.ws, Scope("admin")).recording_path(uri)
+    base = (env.root / "recordings").resolve()
+    assert got is None or (got.is_relative_to(base) and got.is_file())
+    if uri in ("C0002.wav", "recordings/C0002.wav"):
+        assert got == base / "C0002.wav"

@@ -351,20 +351,24 @@ class ScopedData:
         return set(got.column(0).to_pylist())
 
     def recording(self, call_id: str) -> Path:
-        """The call's recording file under WORKSPACE/recordings; OutOfScope when none can be served.
+        """The call's recording file under WORKSPACE/recordings; OutOfScope when none can be served."""
+        path = self.recording_path(self.call(call_id)["call"].get("recording_uri"))
+        if path is None:
+            raise OutOfScope("no recording")
+        return path
+
+    def recording_path(self, uri: str | None) -> Path | None:
+        """A ``recording_uri`` as a file to serve, or None.
 
         Why so strict: ``recording_uri`` is data from a calls file. Only a plain file inside
         the recordings folder (after resolving links and ``..``) is served; anything else,
-        URLs included, answers 404.
+        URLs included, is not.
         """
-        uri = self.call(call_id)["call"].get("recording_uri")
         if not uri or "://" in uri:
-            raise OutOfScope("no recording")
+            return None
         base = (self.ws.root / "recordings").resolve()
         path = (base / uri.removeprefix("recordings/")).resolve()
-        if not path.is_relative_to(base) or not path.is_file():
-            raise OutOfScope("no recording")
-        return path
+        return path if path.is_relative_to(base) and path.is_file() else None
 
     def sla(self, period: str | None = None, summary: bool = False) -> Result:
         """Every contract term (or contract, ``summary``) per period, keeping contracts of centers in scope."""

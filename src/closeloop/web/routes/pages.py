@@ -173,12 +173,8 @@ def call(request: Request, d: Data, call_id: str) -> Response:
     got = d.call(call_id)
     who = require(request)
     request.app.state.accounts.audit(who.actor, "call_view", call_id, client_ip(request))
-    try:
-        d.recording(call_id)
-        has_recording = True
-    except OutOfScope:
-        has_recording = False
     c = got["call"]
+    has_recording = d.recording_path(c.get("recording_uri")) is not None
     timeline = _timeline(c)
     from closeloop.ops.reviews import VERDICTS, reviews
     from closeloop.web.routes.qa import REVIEWERS, script_steps
