@@ -364,11 +364,14 @@ class ScopedData:
         the recordings folder (after resolving links and ``..``) is served; anything else,
         URLs included, is not.
         """
-        if not uri or "://" in uri:
+        if not uri or "://" in uri or "\x00" in uri:
             return None
         base = (self.ws.root / "recordings").resolve()
-        path = (base / uri.removeprefix("recordings/")).resolve()
-        return path if path.is_relative_to(base) and path.is_file() else None
+        try:
+            path = (base / uri.removeprefix("recordings/")).resolve()
+            return path if path.is_relative_to(base) and path.is_file() else None
+        except (OSError, ValueError):  # a name the file system cannot hold: not a recording
+            return None
 
     def sla(self, period: str | None = None, summary: bool = False) -> Result:
         """Every contract term (or contract, ``summary``) per period, keeping contracts of centers in scope."""
