@@ -80,3 +80,12 @@ def test_audit_command_lists_logins_and_changes(env: Env) -> None:
     since = json.loads(cli(env, "audit", "--since", "2999-01-01", "--format", "json"))
     assert since == []
     assert PASSWORD not in json_text(json.loads(cli(env, "audit", "--format", "json")))
+
+
+def test_api_scorecard_equals_the_cli_json_for_the_same_scope(env: Env) -> None:
+    from closeloop.web.scope import HEADLINE
+
+    api = login(env, "south_mgr").get("/api/v1/scorecard?by=queue&start=2026-03-02&end=2026-03-08").json()["rows"]
+    cli_rows = json.loads(cli(env, "scorecard", "--by", "queue", "--where", "center_id=S1|S2", "--from", "2026-03-02",
+                              "--to", "2026-03-08", "--metrics", ",".join(HEADLINE), "--format", "json"))
+    assert api == cli_rows and {r["queue"] for r in api} == {"sales_s1", "sales_s2"}
