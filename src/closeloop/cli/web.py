@@ -172,7 +172,11 @@ def serve(root: Path, host: str, port: int, secure_cookies: bool = False, idle_m
     except ImportError as exc:
         raise InputError(f"the web app needs its extra: pip install 'closeloop[web]' ({exc})") from exc
     app = create_app(root, secure_cookies=secure_cookies, idle_minutes=idle_minutes)
-    console(stderr=True).print(f"serving {root} on http://{host}:{port}/  (Ctrl-C stops)")
+    err = console(stderr=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+        err.print("[yellow]warning[/]: listening beyond this machine without --secure-cookies: put it behind HTTPS "
+                  "(a reverse proxy) and add --secure-cookies, or passwords and sessions cross the network in clear")
+    err.print(f"serving {root} on http://{host}:{port}/  (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
 
