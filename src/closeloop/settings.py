@@ -81,6 +81,8 @@ class Settings:
     warehouse_url: str = "duckdb:///warehouse.duckdb"
     warehouse_memory_limit: str | None = None
     warehouse_lock_timeout_s: float = 60.0
+    #: False in the web server: its DuckDB connections can read no file, URL or extension.
+    warehouse_external_access: bool = True
     ops_url: str = "sqlite:///ops.sqlite"
     default_timezone: str = "UTC"
     metrics: MetricSettings = field(default_factory=MetricSettings)

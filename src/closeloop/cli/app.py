@@ -44,6 +44,10 @@ COMMANDS: dict[str, str] = {
     "calibrate": "closeloop.cli.calibrate",
     "leads": "closeloop.cli.leads",
     "demo": "closeloop.cli.demo",
+    "serve": "closeloop.cli.web",
+    "users": "closeloop.cli.web",
+    "tokens": "closeloop.cli.web",
+    "audit": "closeloop.cli.web",
 }
 
 

@@ -22,6 +22,9 @@ def demo_cmd(
     ] = "full",
     force: Annotated[bool, typer.Option("--force", help="Rebuild an existing demo workspace in --out.")] = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html at the end.")] = True,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the web app on it, with demo accounts printed.")]
+    = False,
+    port: Annotated[int, typer.Option("--port", help="Port for --serve (on 127.0.0.1).")] = 8000,
 ) -> None:
     """Build a demo workspace: a simulated quarter of a company selling by phone.
 
@@ -64,6 +67,21 @@ def demo_cmd(
         term.print(f"report: [bold]{result.report}[/]")
     term.print(f"try:    closeloop scorecard -w {result.root} --by vendor")
     term.print(f"        closeloop sla check -w {result.root}")
+    if serve:
+        _serve(result.root, port)
+
+
+def _serve(root: Path, port: int) -> None:
+    """Create the demo accounts, print them, and serve the web app on loopback."""
+    from closeloop.cli.web import serve
+    from closeloop.web.demo import demo_accounts
+    from closeloop.workspace import open as open_workspace
+
+    term = console()
+    term.print("[bold]demo accounts[/] (passwords are new each run):")
+    for a in demo_accounts(open_workspace(root)):
+        term.print(f"  {a.name:<24} {a.password:<18} {a.role} ({a.scope})", markup=False)
+    serve(root, "127.0.0.1", port)
 
 
 def register(app: typer.Typer) -> None:

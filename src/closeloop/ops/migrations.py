@@ -39,10 +39,17 @@ def _v3(conn: Connection) -> None:
         "CREATE INDEX IF NOT EXISTS ix_lead_queue_claimed ON lead_queue (claimed_at) WHERE status = 'claimed'"))
 
 
+def _v4(conn: Connection) -> None:
+    for table in (schema.web_users, schema.web_sessions, schema.web_tokens, schema.web_audit, schema.web_qa_reviews,
+                  schema.web_uploads):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "lead queue, attempts, follow-ups, do-not-call list", _v1),
     (2, "partial index of ready queue items", _v2),
     (3, "partial index of claimed queue items (lease expiry)", _v3),
+    (4, "web app: users, sessions, API tokens, audit log, QA reviews, uploads", _v4),
 ]
 _LOCK_ID = 7_202_611  # arbitrary, constant: the advisory lock closeloop's migrations take
 

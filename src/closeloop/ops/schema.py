@@ -102,3 +102,84 @@ dnc = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("reason", String(200)),
 )
+
+# -- the web app's accounts (closeloop.ops.accounts): users, sessions, API tokens, audit log --------
+
+# A person who signs in. Scope comes from here, never from a request: role plus vendor, center, agent.
+web_users = Table(
+    "web_users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # admin | analyst | vendor_manager | supervisor | agent
+    Column("vendor", String(100)),
+    Column("center_id", String(100)),
+    Column("agent_id", String(100)),
+    Column("password_hash", String(300), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Server-side sessions: the cookie holds a random id; only its SHA-256 is stored.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+Index("ix_web_sessions_user", web_sessions.c.user_id)
+
+# API tokens of a vendor (or the client when vendor is null): shown once, stored as SHA-256.
+web_tokens = Table(
+    "web_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("vendor", String(100)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Append-only: rows are inserted, never updated or deleted (closeloop.ops.accounts has no such call).
+web_audit = Table(
+    "web_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100)),   # user name, token:NAME, cli, or the name tried at a failed login
+    Column("action", String(40), nullable=False),
+    Column("target", String(300)),
+    Column("ip", String(64)),
+    Column("detail", Text),
+)
+Index("ix_web_audit_at", web_audit.c.at)
+
+# QA reviews of calls: a reviewer's verdict per playbook script step and a comment.
+web_qa_reviews = Table(
+    "web_qa_reviews", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", String(100), nullable=False),
+    Column("center_id", String(100)),
+    Column("reviewer", String(100), nullable=False),
+    Column("steps", Text, nullable=False),  # JSON: {step name: met | missed | n/a}
+    Column("comment", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_web_qa_reviews_call", web_qa_reviews.c.call_id)
+
+# API uploads by Idempotency-Key: a repeated key returns the stored answer instead of loading twice.
+web_uploads = Table(
+    "web_uploads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(120), nullable=False),
+    Column("idem_key", String(200), nullable=False),
+    Column("record", String(20), nullable=False),
+    Column("answer", Text, nullable=False),  # the JSON answered the first time
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("actor", "idem_key", name="uq_web_uploads_key"),
+)

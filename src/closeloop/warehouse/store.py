@@ -79,11 +79,14 @@ class Warehouse:
     def __init__(
         self, path: Path | str = ":memory:", read_only: bool = False, memory_limit: str | None = None,
         wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None, secured: bool = False,
+        external_access: bool = True,
     ) -> None:
         self.path = str(path)
         config: dict[str, Any] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
+        if not external_access:  # the web server: no query it runs can read a file, URL or extension
+            config.update(enable_external_access=False, autoinstall_known_extensions=False)
         if secured:  # DuckDB's securing guide: no files, no network, no extensions...
             read_only = True
             config.update(enable_external_access=False, autoinstall_known_extensions=False,
@@ -252,7 +255,7 @@ def _connect(path: str, read_only: bool, config: dict[str, Any], wait_s: float,
 def open_warehouse(settings: Settings, read_only: bool = False) -> Warehouse:
     """Open the warehouse a workspace's settings point at (waiting out another process's lock)."""
     return Warehouse(settings.warehouse_path(), read_only=read_only, memory_limit=settings.warehouse_memory_limit,
-                     wait_s=settings.warehouse_lock_timeout_s)
+                     wait_s=settings.warehouse_lock_timeout_s, external_access=settings.warehouse_external_access)
 
 
 def open_secured(settings: Settings) -> Warehouse:
