@@ -247,7 +247,7 @@ def audit(request: Request, user: str | None = None, since: str | None = None) -
     who = require(request)
     if who.role != "admin":
         raise OutOfScope("not found")
-    from closeloop.workspace.core import as_of
+    from closeloop.workspace.base import as_of
 
     rows = request.app.state.accounts.audit_rows(as_of(since) if since else None, user, limit=500)
     return render(request, "audit.html", title="Audit log", rows=rows)
