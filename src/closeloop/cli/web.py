@@ -142,7 +142,7 @@ def audit_cmd(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """The web app's audit log: logins, failed logins, call and recording views, exports, account changes."""
-    from closeloop.workspace.core import as_of
+    from closeloop.workspace.base import as_of
 
     store, acc = _accounts(workspace)
     with store:
