@@ -30,7 +30,8 @@ def read_calls(workspace: Path | None, queues: list[str] | None, start: datetime
     ``centers_only`` just their distinct center ids — and the centers' records."""
     from closeloop.warehouse import open_warehouse
 
-    where, params = ["direction = 'inbound'"], []
+    where: list[str] = ["direction = 'inbound'"]
+    params: list[object] = []  # queue names and datetimes, bound in order
     if queues:
         where.append(f"queue IN ({', '.join('?' for _ in queues)})")
         params += queues

@@ -163,7 +163,7 @@ def _raw(f: np.ndarray, y: np.ndarray, conf: float) -> tuple:
     ci1 = tuple(float(v) for v in wilson_interval(x1, n1, conf))
     ci0 = tuple(float(v) for v in wilson_interval(x0, n0, conf))
     if n1 and n0:
-        _, p = two_proportion_test(x1, n1, x0, n0)
+        p = float(two_proportion_test(x1, n1, x0, n0)[1])
         dci = tuple(float(v) for v in diff_interval(x1, n1, x0, n0, conf))
     else:
         p, dci = np.nan, (float("nan"), float("nan"))

@@ -101,7 +101,7 @@ class Tables:
             from closeloop.metrics.facts import load_facts
 
             stored = load_facts(con)
-        return cls(*(con.table(n) for n in ("calls", "centers", "agents", "leads")), facts=stored)
+        return cls(con.table("calls"), con.table("centers"), con.table("agents"), con.table("leads"), facts=stored)
 
 
 def dimensions(tables: Tables) -> list[str]:

@@ -265,10 +265,10 @@ def busyness(per_day: dict[str, np.ndarray], expected: dict[str, np.ndarray], mi
     big = [q for q in per_day if busy[q].sum() >= 3 and expected[q][busy[q]].mean() >= min_per_day]
     covs = []
     for i, a in enumerate(big):
-        for b in big[i + 1:]:
-            both = busy[a] & busy[b]
+        for other in big[i + 1:]:
+            both = busy[a] & busy[other]
             if both.sum() >= 3:
-                covs.append(float(np.cov(ratio[a][both], ratio[b][both])[0, 1]))
+                covs.append(float(np.cov(ratio[a][both], ratio[other][both])[0, 1]))
     shared_var = max(0.0, float(np.mean(covs))) if covs else 0.0
     members = big if shared_var > 0 else []
     own = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -177,7 +177,7 @@ def rate_grid(s: Scenario, q: QueueSpec, rng: np.random.Generator, shared: dict[
     tz = ZoneInfo(s.timezone)
     span = 7 * 86400 if q.profile_period == "week" else 86400
     rates = np.empty(n)
-    day_of: list[object] = []
+    day_of: list[date] = []
     for k in range(n):
         local = (s.start + timedelta(seconds=(k + 0.5) * GRID_S)).astimezone(tz)
         sod = local.hour * 3600 + local.minute * 60 + local.second
@@ -298,7 +298,9 @@ def draw_traffic(s: Scenario, seed: np.random.SeedSequence) -> Jobs:
     late = _late_draws(s, streams, cat["qi"].astype(np.int64)) if UNLIMITED in natt else None
     keyed = _transfer_draws(s, streams) if any(q.transfer_prob > 0 for q in s.queues) else None
     return Jobs(
-        q=cat["qi"].astype(np.int64).tolist(), arrive=cat["t"].tolist(), root=list(range(n_all)), att=[0] * n_all,
+        q=cat["qi"].astype(np.int64).tolist(),
+        arrive=cat["t"].tolist(),  # type: ignore[arg-type]  # 1-D: numpy stubs cannot tell tolist() gives floats
+        root=list(range(n_all)), att=[0] * n_all,
         patience=first["patience"], base=first["base"], wrap=first["wrap"], reached=first["reached"], u=first["u"],
         root_queue=cat["qi"].astype(np.int64), root_lead=cat["lead"].astype(np.int64), root_quality=cat["qual"],
         attempts=cat["natt"].astype(np.int64), m={k: cat[k] for k in DRAWS}, blocks=blocks, leads=leads, late=late,

@@ -93,7 +93,7 @@ def simulate(scenario: str | Path, replications: int = 5, policy: str | None = N
         s.make_policy(policy, {})
     if compare is not None:
         s.make_policy(compare, {})
-    params = None if policy is None or policy == s.policy else {}
+    params: dict[str, Any] | None = None if policy is None or policy == s.policy else {}
     runs = [replicate(s, replications, pol, workers=workers, engine=engine, params=params)]
     if compare is not None:
         cparams = s.policy_params if compare == s.policy else {}

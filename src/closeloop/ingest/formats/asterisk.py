@@ -87,7 +87,7 @@ class AsteriskQueueLog:
         if rejects and len(rejects) > events.num_rows:
             raise InputError(
                 f"{path}: not an Asterisk queue_log: {len(rejects)} of {len(rejects) + events.num_rows} lines are "
-                f"not 'epoch|callid|queue|agent|event|...' (e.g. {rejects[0].raw[:100]!r})"
+                f"not 'epoch|callid|queue|agent|event|...' (e.g. {(rejects[0].raw or '')[:100]!r})"
             )
         skip = pc.or_(pc.is_in(events["event"], pa.array(NON_CALL_EVENTS)),
                       pc.is_in(pc.utf8_upper(events["callid"]), pa.array(NO_CALLID)))
@@ -338,7 +338,7 @@ def _iso(epochs: pa.ChunkedArray) -> pa.Array:
     whole = micros % 1_000_000 == 0
     text = np.where(whole, np.datetime_as_string(stamps, unit="s"), np.datetime_as_string(stamps, unit="us"))
     text = np.where(fits, text.astype(object) + "+00:00", "epoch out of range")
-    return pa.array(np.where(valid, text, None), pa.string())
+    return pa.array(np.where(valid, text, None), pa.string())  # type: ignore[call-overload]  # numpy stubs reject None
 
 
 MAX_EPOCH_S = 253_402_300_800  # 10000-01-01T00:00:00Z: past it no ISO 8601 year has four digits

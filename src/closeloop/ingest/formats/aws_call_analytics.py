@@ -147,6 +147,7 @@ def _segment(i: int, seg: Any, roles: dict[str, str]) -> dict[str, Any] | PreRej
         if not isinstance(value, int | float) or isinstance(value, bool):
             field = "start_s" if name.startswith("Begin") else "end_s"
             return PreReject(None, field, f"{where}: {name} missing or not a number", raw)
+    assert begin is not None and end is not None  # both checked to be numbers just above
     content = seg.get("Content")
     if not isinstance(content, str) or not content.strip():
         return PreReject(None, "text", f"{where}: Content missing or empty", raw)
