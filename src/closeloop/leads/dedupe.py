@@ -206,7 +206,8 @@ def _patterns(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[np.ndarray, np.
 def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Connected components of the link graph (each record its own component if unlinked)."""
     graph = coo_matrix((np.ones(len(left), np.int8), (np.asarray(left), np.asarray(right))), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
+    array: np.ndarray = connected_components(graph, directed=False)[1].astype(np.int64)
+    return array
 
 
 def _clusters(con: duckdb.DuckDBPyConnection, threshold: float) -> pa.Table:

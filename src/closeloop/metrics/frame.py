@@ -40,7 +40,7 @@ BASE_DIMENSIONS = (
 GRAINS = ("day", "week", "month")
 
 
-@ibis.udf.scalar.builtin(name="epoch", signature=((dt.Timestamp(timezone="UTC"),), dt.float64))
+@ibis.udf.scalar.builtin(name="epoch", signature=((dt.Timestamp(timezone="UTC"),), dt.float64))  # type: ignore[untyped-decorator]  # ibis's udf decorators are untyped
 def _duck_epoch(ts: Any) -> Any:
     """DuckDB's ``epoch(timestamptz)``: seconds since 1970 without a per-row calendar cast."""
 

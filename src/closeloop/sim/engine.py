@@ -36,7 +36,7 @@ class EventEngine:
         self.w, self.jobs = world, jobs
         self.policy = world.policy
         self.state = world.new_state()
-        self.events: list[tuple] = []
+        self.events: list[tuple[Any, ...]] = []  # (time, seq, kind, x, y) in a heap
         self.seq = count()
         self.qnames = [q.name for q in world.qdefs]
         self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))

@@ -91,7 +91,8 @@ class Jobs:
     def outcome_attempt(self) -> np.ndarray:
         """Each job's attempt index into per-attempt outcome draws: a caller is answered at most
         once, so attempts past the predrawn width may share the last column."""
-        return np.minimum(self.array("att"), self.width - 1)
+        array: np.ndarray = np.minimum(self.array("att"), self.width - 1)
+        return array
 
     def array(self, name: str) -> np.ndarray:
         """A result or input column as a numpy array (cached; call after the run)."""
@@ -120,7 +121,8 @@ class Jobs:
 
     def retry_at(self, j: int, t: float) -> float:
         """When the next attempt after job ``j`` (failed at ``t``) arrives."""
-        return t + self.draw("delay", self.root[j], self.att[j])
+        value: float = t + self.draw("delay", self.root[j], self.att[j])
+        return value
 
     def add_attempt(self, j: int, t: float, patience: str = "fresh") -> int:
         """Append the next attempt of job ``j``'s caller or lead, arriving at ``t``; return its id.
@@ -223,7 +225,7 @@ def poisson_times(rates: np.ndarray, horizon: float, rng: np.random.Generator) -
     lengths = np.minimum(GRID_S, horizon - np.arange(len(rates)) * GRID_S)
     counts = rng.poisson(rates * lengths)
     starts = np.repeat(np.arange(len(rates)) * GRID_S, counts)
-    times = starts + rng.random(int(counts.sum())) * np.repeat(lengths, counts)
+    times: np.ndarray = starts + rng.random(int(counts.sum())) * np.repeat(lengths, counts)
     times.sort()
     return times
 
