@@ -21,7 +21,7 @@ def _fmt(v: float, pct: bool) -> str:
 def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
-    mag = 10 ** math.floor(math.log10(v))
+    mag: float = 10 ** math.floor(math.log10(v))  # an int power of ten, or a fraction below 1
     for step in (1, 2, 2.5, 5, 10):
         if v <= step * mag:
             return step * mag

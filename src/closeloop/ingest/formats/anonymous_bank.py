@@ -233,7 +233,8 @@ class _Rows:
 
     def integers(self, name: str) -> np.ndarray:
         """A seconds field (vru_time, q_time, ser_time) as integers; only rows that passed validation ask."""
-        return pc.cast(self.cols[name], pa.int64()).to_numpy(zero_copy_only=False)
+        array: np.ndarray = pc.cast(self.cols[name], pa.int64()).to_numpy(zero_copy_only=False)
+        return array
 
 
 def _check_header(path: Path, lines: list[str]) -> None:

@@ -241,8 +241,9 @@ class _Grouped:
             return np.where(at == self.NONE, np.nan, values)
         text = self.text(column, at)
         ok = pc.fill_null(pc.match_substring_regex(text, r"^\d+(\.\d+)?$"), False)
-        return pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64()).to_numpy(
+        array: np.ndarray = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64()).to_numpy(
             zero_copy_only=False)
+        return array
 
     def raw(self) -> pa.Array:
         """Each call's lines in file order, joined with newlines."""

@@ -109,9 +109,9 @@ def _reject(problem: PreReject) -> AdapterOutput:
 def _call_id(doc: dict[str, Any], path: Path) -> str:
     meta = doc.get("CustomerMetadata")
     if isinstance(meta, dict) and isinstance(meta.get("ContactId"), str) and meta["ContactId"].strip():
-        return meta["ContactId"].strip()
+        return str(meta["ContactId"]).strip()
     if isinstance(doc.get("JobName"), str) and doc["JobName"].strip():
-        return doc["JobName"].strip()
+        return str(doc["JobName"]).strip()
     name = path.name
     for suffix in (".gz", ".json"):
         if name.lower().endswith(suffix):
