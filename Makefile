@@ -32,8 +32,10 @@ test: $(VENV)/.dev
 fuzz: $(VENV)/.dev
 	CLOSELOOP_FUZZ=long $(BIN)/python -m pytest -q tests/fuzz
 
+# ruff, then mypy (the config in pyproject.toml: strict on the core packages)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(WS)

@@ -182,7 +182,8 @@ def model_for(name: str) -> type[BaseModel]:
     module, _, attr = SCHEMAS[name].partition(":")
     found = getattr(importlib.import_module(module), attr)
     # a model class, or a function building one (the scenario's is generated from its dataclasses)
-    return found if isinstance(found, type) else found()  # type: ignore[no-any-return]
+    model: type[BaseModel] = found if isinstance(found, type) else found()
+    return model
 
 
 def json_schema(name: str) -> dict[str, Any]:

@@ -145,7 +145,8 @@ class Result:
         raise AttributeError(f"{type(self).__name__} has no attribute or extra {name!r}")
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        value: int = self.table.num_rows
+        return value
 
     @property
     def columns(self) -> list[str]:
@@ -154,7 +155,8 @@ class Result:
 
     def rows(self) -> list[dict[str, Any]]:
         """The table as a list of dicts (every key in every row)."""
-        return self.table.to_pylist()
+        value: list[dict[str, Any]] = self.table.to_pylist()
+        return value
 
     def to_arrow(self) -> pa.Table:
         """The table as Arrow (the native form)."""

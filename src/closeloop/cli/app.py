@@ -61,10 +61,11 @@ def module_commands(module: str) -> dict[str, Any]:
 class LazyGroup(TyperGroup):
     """A root group that imports a command's module only when the command is used."""
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    # typer declares ctx as its private vendored click Context; typer.Context is the public name of it
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return list(COMMANDS)
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any | None:
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any | None:  # type: ignore[override]
         module = COMMANDS.get(cmd_name)
         return None if module is None else module_commands(module).get(cmd_name)
 

@@ -91,7 +91,7 @@ class TerminalProgress(WorkProgress):
 
     def update(self, done: float, total: float | None = None) -> None:
         if self.task is not None:
-            self.bar.update(self.task, completed=done, **({"total": total} if total else {}))
+            self.bar.update(self.task, completed=done, total=total or None)  # None keeps the current total
 
 
 def _jsonable(value: Any) -> Any:
@@ -131,6 +131,7 @@ def emit(result: Result, fmt: OutputFormat, out: Path | None = None, people: lis
         print_rows(people if people is not None else result.rows(), title or result.title)
         return
     if fmt is OutputFormat.parquet:
+        assert out is not None  # check_output refused parquet without --out
         result.to_parquet(out)
         console(stderr=True).print(f"wrote {len(result):,} rows to {out}")
         return

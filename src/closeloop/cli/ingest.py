@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -102,7 +102,8 @@ def _report(result: Result, fmt: OutputFormat, out: Path | None) -> None:
         c.print("[dim]see them with: closeloop rejects   (export: closeloop rejects --export rejects.csv)[/]")
 
 
-def _json(text: str | None) -> dict | list:
+def _json(text: str | None) -> Any:
+    """A stored JSON column: ``orphans`` is an object, ``top_reasons`` a list of pairs."""
     import json
 
     return json.loads(text) if text else {}

@@ -115,7 +115,8 @@ class Detector:
         ctype = call_type[call[t]]
         ok_calls = (self._cue_calls[c] == 2) | (ctype == 2) | (self._cue_calls[c] == ctype)
         ok_position = _agent_rank(batch, call)[t] < self._cue_first[c]
-        return ok_speaker & ok_calls & ok_position
+        array: np.ndarray = ok_speaker & ok_calls & ok_position
+        return array
 
     def _word_events(self, batch: TurnBatch, hits: Hits, methods: np.ndarray, answered: np.ndarray,
                      events: _Events) -> None:
@@ -285,7 +286,8 @@ def _agent_rank(batch: TurnBatch, call: np.ndarray) -> np.ndarray:
     before = np.cumsum(agent) - agent
     if batch.n_turns == 0:
         return before
-    return before - before[batch.bounds[:-1][call]]
+    array: np.ndarray = before - before[batch.bounds[:-1][call]]
+    return array
 
 
 _SEMANTIC_FLAG = 1 << 40  # cue indices of semantic hits carry this bit until split off

@@ -154,17 +154,22 @@ def rank_effects(effects: list[PatternEffect]) -> list[PatternEffect]:
     return sorted(effects, key=key)
 
 
-def _raw(f: np.ndarray, y: np.ndarray, conf: float) -> tuple:
+Interval = tuple[float, float]
+
+
+def _raw(f: np.ndarray, y: np.ndarray, conf: float) -> tuple[float, Interval, float, Interval, float, Interval]:
     """(rate_with, ci, rate_without, ci, pvalue, diff_ci)."""
     n1, x1 = int(f.sum()), int((f & y).sum())
     n0, x0 = int((~f).sum()), int((~f & y).sum())
     r1 = x1 / n1 if n1 else float("nan")
     r0 = x0 / n0 if n0 else float("nan")
-    ci1 = tuple(float(v) for v in wilson_interval(x1, n1, conf))
-    ci0 = tuple(float(v) for v in wilson_interval(x0, n0, conf))
+    ci1 = wilson_interval(x1, n1, conf)  # counts in, floats out
+    ci0 = wilson_interval(x0, n0, conf)
+    dci: Interval
     if n1 and n0:
-        _, p = two_proportion_test(x1, n1, x0, n0)
-        dci = tuple(float(v) for v in diff_interval(x1, n1, x0, n0, conf))
+        p = float(two_proportion_test(x1, n1, x0, n0)[1])
+        lo, hi = diff_interval(x1, n1, x0, n0, conf)
+        dci = (float(lo), float(hi))
     else:
         p, dci = np.nan, (float("nan"), float("nan"))
     return r1, ci1, r0, ci0, float(p), dci

@@ -144,7 +144,7 @@ class ScriptTable(BaseModel):
     """``[script]``: the steps in order, each with its own ``[script.STEP]`` table."""
 
     model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[str, StepTable] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, StepTable] = Field(init=False)
     steps: list[str] = []
     calls: Literal["sales", "care", "all"] = "sales"
 

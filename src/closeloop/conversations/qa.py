@@ -44,7 +44,8 @@ def allocate(sizes: Sequence[int], n: int) -> list[int]:
         if base[i] + extra[i] < sizes_a[i]:
             extra[i] += 1
             left -= 1
-    return (base + extra).tolist()
+    value: list[int] = (base + extra).tolist()
+    return value
 
 
 def stratified_sample(

@@ -49,7 +49,7 @@ class TurnBatch:
     texts: list[str]
     call_types: list[str | None]
     turn_numbers: np.ndarray
-    is_agent: np.ndarray = field(default=None)  # type: ignore[assignment]  # filled from speakers if not given
+    is_agent: np.ndarray = field(default=None)  # type: ignore[arg-type]  # filled from speakers if not given
 
     def __post_init__(self) -> None:
         if self.is_agent is None:

@@ -91,7 +91,7 @@ class DemoParams:
         unknown = set(effects) - set(Effects.__dataclass_fields__)
         if unknown:
             raise InputError(f"unknown demo effect(s) {sorted(unknown)}; known: {sorted(Effects.__dataclass_fields__)}")
-        return cls(seed=seed, scale=SCALES[scale], effects=replace(Effects(), **effects))
+        return cls(seed=seed, scale=SCALES[scale], effects=replace(Effects(), **effects))  # type: ignore[arg-type]  # names checked above; mypy cannot type **dict into a dataclass
 
 
 __all__ = ["SCALES", "DemoParams", "Effects", "Scale"]

@@ -28,7 +28,6 @@ from closeloop.ingest.rules import (
     error_expression,
     lit,
     nul_checks,
-    q,
     raw_select,
     record_checks,
     record_failed,
@@ -37,6 +36,7 @@ from closeloop.ingest.rules import (
 from closeloop.ingest.zones import local_offset_sql, zone_columns
 from closeloop.model import RecordSchema
 from closeloop.warehouse import Warehouse
+from closeloop.warehouse.store import quote_ident as q
 
 STAGE = "__stage"
 T = TypeVar("T")

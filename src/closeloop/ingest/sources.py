@@ -28,8 +28,9 @@ import duckdb
 
 from closeloop.errors import InputError, SchemaError
 from closeloop.ingest.load import Rows
-from closeloop.ingest.rules import lit, q
+from closeloop.ingest.rules import lit
 from closeloop.model import RecordSchema
+from closeloop.warehouse.store import quote_ident as q
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".psv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}

@@ -14,10 +14,11 @@ from closeloop.ingest.csvlines import LineMap, physical_sql
 from closeloop.ingest.csvlines import line_map as csv_line_map
 from closeloop.ingest.formats import AdapterOutput, PreReject
 from closeloop.ingest.load import STAGE, IngestResult, Progress
-from closeloop.ingest.rules import TimeWindow, q
+from closeloop.ingest.rules import TimeWindow
 from closeloop.ingest.sources import CSV_ERRORS, Source, open_source, require_columns
 from closeloop.model import RECORDS, RecordSchema
 from closeloop.warehouse import Warehouse
+from closeloop.warehouse.store import quote_ident as q
 
 
 def schema_for(record: str) -> RecordSchema:

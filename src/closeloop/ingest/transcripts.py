@@ -15,11 +15,12 @@ import pyarrow as pa
 from closeloop.ingest import load
 from closeloop.ingest.formats import AdapterOutput, PreReject
 from closeloop.ingest.load import IngestResult, Progress
-from closeloop.ingest.rules import error_expression, lit, q, raw_select, record_checks, typed_select
+from closeloop.ingest.rules import error_expression, lit, raw_select, record_checks, typed_select
 from closeloop.ingest.sources import open_lines
 from closeloop.ingest.zones import zone_columns
 from closeloop.model import TRANSCRIPT_TURNS
 from closeloop.warehouse import Warehouse
+from closeloop.warehouse.store import quote_ident as q
 
 TURNS = "__turns"
 

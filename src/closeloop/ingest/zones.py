@@ -131,7 +131,7 @@ def offset_spans(con: duckdb.DuckDBPyConnection, zone: str) -> list[OffsetSpan]:
             SELECT m, off, lag(off) OVER (ORDER BY m) AS prev FROM minutes) WHERE off <> prev
         ORDER BY m""").fetchall()
     first = con.execute(
-        f"SELECT epoch_us(timezone({lit(zone)}, TIMESTAMPTZ '{lo}+00')) - epoch_us(TIMESTAMP '{lo}')").fetchone()[0]
+        f"SELECT epoch_us(timezone({lit(zone)}, TIMESTAMPTZ '{lo}+00')) - epoch_us(TIMESTAMP '{lo}')").fetchone()[0]  # type: ignore[index]
     last = rows[-1][2] if rows else first
     window_end = int((hi - datetime(1970, 1, 1)).total_seconds()) * 10**6
     window_start = int((lo - datetime(1970, 1, 1)).total_seconds()) * 10**6

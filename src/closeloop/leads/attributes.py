@@ -121,7 +121,8 @@ def infer_type(text: pa.Array) -> AttributeType:
 
 
 def _share(filled: pa.Array, pattern: str) -> float:
-    return pc.sum(pc.match_substring_regex(filled, pattern)).as_py() / len(filled)
+    value: float = pc.sum(pc.match_substring_regex(filled, pattern)).as_py() / len(filled)
+    return value
 
 
 def convert(text: pa.Array, kind: AttributeType, timezone: str = "UTC") -> tuple[pa.Array, pa.Array]:

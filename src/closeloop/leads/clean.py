@@ -11,6 +11,7 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import phonenumbers
 import pyarrow as pa
@@ -99,8 +100,8 @@ def clean_columns(cols: dict[str, list[object]], rules: CleanRules) -> dict[str,
     emails = [normalize_email(e) for e in get("email")]
     names = [tidy_name(x) for x in get("name")]
     companies = [tidy_company(x) for x in get("company")]
-    products = [None if is_placeholder(x) else x.strip() for x in get("product")]
-    out: dict[str, list[object]] = {
+    products = [None if x is None or is_placeholder(x) else x.strip() for x in get("product")]
+    out: dict[str, list[Any]] = {  # columns of different element types
         "lead_id": cols["lead_id"], "created_at": cols["created_at"], "source": cols["source"],
         "name": names, "phone": [p.e164 for p in phones], "email": [e[0] for e in emails],
         "company": companies, "product": products, "country": country,

@@ -17,6 +17,7 @@ Pipeline (all set-based SQL in an in-memory DuckDB, no files; the maths in :mod:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -89,6 +90,13 @@ def dedupe_leads(cleaned: pa.Table, threshold: float = 0.5, max_block: int = 50,
         con.close()
 
 
+def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The one row of an aggregate query (DuckDB's stubs allow None; without GROUP BY there is always a row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row
+
+
 def _run(con: duckdb.DuckDBPyConnection, cleaned: pa.Table, threshold: float, max_block: int, random_pairs: int,
          seed: int, required: tuple[str, ...]) -> DedupeResult:
     con.register("cleaned_in", cleaned)
@@ -97,7 +105,7 @@ def _run(con: duckdb.DuckDBPyConnection, cleaned: pa.Table, threshold: float, ma
             split_part(email, '@', 1) AS email_local,
             list_sort(string_split(name_key, ' '))[1] || list_sort(string_split(name_key, ' '))[-1] AS name_sig
         FROM cleaned_in""")
-    n = con.execute("SELECT count(*) FROM recs").fetchone()[0]
+    n = _row(con, "SELECT count(*) FROM recs")[0]
     skipped = _candidate_pairs(con, max_block)
     level_sql = ", ".join(f"({_LEVELS[c]})::TINYINT AS g_{c}" for c in COMPARISONS)
     con.execute(f"""CREATE TABLE cmp AS SELECT p.*, {level_sql}
@@ -113,7 +121,7 @@ def _run(con: duckdb.DuckDBPyConnection, cleaned: pa.Table, threshold: float, ma
             concat_ws(',', {", ".join(f"CASE WHEN by_{b} THEN '{b}' END" for b in BLOCKING)}) AS blocked_by
         FROM scored s JOIN recs l ON l.rid = s.rid_l JOIN recs r ON r.rid = s.rid_r
         WHERE s.match_probability >= {min(threshold, 0.5)} ORDER BY s.match_probability DESC""").to_arrow_table()
-    n_pairs = con.execute("SELECT count(*) FROM cmp").fetchone()[0]
+    n_pairs = _row(con, "SELECT count(*) FROM cmp")[0]
     stats = {"records": n, "candidate_pairs": n_pairs, "linked_pairs": len(edges["rid_l"]),
              "clusters": merged.num_rows, "duplicates_merged": n - merged.num_rows,
              "oversized_blocks_skipped": skipped, "prior": model.prior, "threshold": threshold}
@@ -126,7 +134,7 @@ def _candidate_pairs(con: duckdb.DuckDBPyConnection, max_block: int) -> int:
     for rule, (key, _) in BLOCKING.items():
         con.execute(f"""CREATE OR REPLACE TEMP TABLE blk_{rule} AS
             SELECT rid, {key} AS k, count(*) OVER (PARTITION BY {key}) AS size FROM recs WHERE {key} IS NOT NULL""")
-        skipped += con.execute(f"SELECT count(DISTINCT k) FROM blk_{rule} WHERE size > {max_block}").fetchone()[0]
+        skipped += _row(con, f"SELECT count(DISTINCT k) FROM blk_{rule} WHERE size > {max_block}")[0]
         parts.append(f"""SELECT a.rid AS rid_l, b.rid AS rid_r, '{rule}' AS rule FROM blk_{rule} a
             JOIN blk_{rule} b ON a.k = b.k AND a.rid < b.rid WHERE a.size BETWEEN 2 AND {max_block}""")
     flags = ", ".join(f"bool_or(rule = '{rule}') AS by_{rule}" for rule in BLOCKING)
@@ -159,8 +167,8 @@ def _train(con: duckdb.DuckDBPyConnection, n: int, random_pairs: int, seed: int)
 
 def _share_equal(con: duckdb.DuckDBPyConnection, column: str, n: int) -> float:
     """Probability that two random records (both with a value) share ``column`` exactly."""
-    got = con.execute(f"""SELECT sum(c * (c - 1))::DOUBLE, sum(c)::DOUBLE FROM
-        (SELECT count(*) AS c FROM recs WHERE {column} IS NOT NULL GROUP BY {column})""").fetchone()
+    got = _row(con, f"""SELECT sum(c * (c - 1))::DOUBLE, sum(c)::DOUBLE FROM
+        (SELECT count(*) AS c FROM recs WHERE {column} IS NOT NULL GROUP BY {column})""")
     pairs, total = (got[0] or 0.0), (got[1] or 0.0)
     return pairs / (total * (total - 1)) if total > 1 else 1.0 / max(n, 2)
 
@@ -198,7 +206,8 @@ def _patterns(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[np.ndarray, np.
 def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Connected components of the link graph (each record its own component if unlinked)."""
     graph = coo_matrix((np.ones(len(left), np.int8), (np.asarray(left), np.asarray(right))), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
+    array: np.ndarray = connected_components(graph, directed=False)[1].astype(np.int64)
+    return array
 
 
 def _clusters(con: duckdb.DuckDBPyConnection, threshold: float) -> pa.Table:

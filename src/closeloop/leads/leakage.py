@@ -81,8 +81,10 @@ def find_leaks(columns: dict[str, Any], categorical: list[str], y: np.ndarray,
 
 def _filled(values: Any, is_categorical: bool) -> np.ndarray:
     if is_categorical:
-        return np.asarray(values, dtype=object) != None  # noqa: E711 - elementwise test for None
-    return ~np.isnan(np.asarray(values, dtype=float))
+        array: np.ndarray = np.asarray(values, dtype=object) != None  # noqa: E711 - elementwise test for None
+        return array
+    numbers: np.ndarray = ~np.isnan(np.asarray(values, dtype=float))
+    return numbers
 
 
 def _numeric(values: Any) -> np.ndarray:

@@ -52,7 +52,8 @@ class LinkageModel:
         """Posterior match probability of each pattern row."""
         p = self.prior if prior is None else prior
         logit = self.bayes_factors(patterns) + np.log2(p / (1 - p))
-        return 1.0 / (1.0 + np.exp2(-np.clip(logit, -60, 60)))
+        array: np.ndarray = 1.0 / (1.0 + np.exp2(-np.clip(logit, -60, 60)))
+        return array
 
     def weights_table(self) -> list[dict[str, object]]:
         """One row per comparison level: m, u and its match weight log2(m/u), for docs and reports."""

@@ -160,7 +160,7 @@ def _parse_international(digits: str, region: str | None) -> Phone:
 
 def _checked(number: PhoneNumber, region: str | None) -> Phone:
     """Validate against the numbering plan; the lead's own region is tried first (cheapest)."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())  # stubs allow None; 0 is no code
     valid = (region in regions and phonenumbers.is_valid_number_for_region(number, region)) or \
         phonenumbers.is_valid_number(number)
     if not valid:

@@ -120,7 +120,7 @@ class ScoringModel:
         cats = self.encoding.categories[self.source_feature]  # type: ignore[index]
         rates = np.array([self.source_rates.get(c, self.base_rate) for c in cats] + [self.base_rate])
         codes = np.where(np.isnan(x[:, j]), len(cats), x[:, j]).astype(int)
-        score = rates[codes]
+        score: np.ndarray = rates[codes]
         if "completeness" in self.encoding.names:  # tie-break only: at most a 1% relative nudge
             c = np.nan_to_num(x[:, self.encoding.names.index("completeness")], nan=0.0)
             score = score * (1 + 0.01 * c)
@@ -129,7 +129,8 @@ class ScoringModel:
     def log_odds(self, x: np.ndarray) -> np.ndarray:
         """Calibrated log-odds of an encoded matrix (boosted model only)."""
         a, b = self.platt
-        return a * self.booster.predict(x, raw_score=True, num_threads=self.threads) + b
+        array: np.ndarray = a * self.booster.predict(x, raw_score=True, num_threads=self.threads) + b
+        return array
 
     def contributions(self, columns: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """Tree SHAP contributions to the calibrated log-odds (leads x features) and each lead's base value.
@@ -170,7 +171,8 @@ class ScoringModel:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    array: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return array
 
 
 def assign_tiers(p: np.ndarray, cuts: tuple[float, float, float]) -> np.ndarray:

@@ -195,7 +195,11 @@ def _rows(person: np.ndarray, is_dup: np.ndarray, country: np.ndarray, nsn: list
     n = len(person)
     u = rng.random((n, 8))
     style = rng.integers(0, 7, n)
-    names, phones, mails, companies, ctry = [], [], [], [], []
+    names: list[str | None] = []
+    phones: list[str | None] = []
+    mails: list[str | None] = []
+    companies: list[str | None] = []
+    ctry: list[str | None] = []
     for i in range(n):
         p = person[i]
         c = str(country[p])
@@ -216,7 +220,7 @@ def _rows(person: np.ndarray, is_dup: np.ndarray, country: np.ndarray, nsn: list
             elif r[1] < 0.25:
                 mail = f"{fi.lower()}.{la.lower()}@work-{comp[p].lower()}.com"
             elif r[1] < 0.6:
-                mail = mail.upper() if r[2] < 0.5 else f" {mail.capitalize()} "
+                mail = emails[p].upper() if r[2] < 0.5 else f" {emails[p].capitalize()} "
             if r[3] < 0.2:
                 name = f"{la.upper()}, {fi}"
             elif r[3] < 0.35:

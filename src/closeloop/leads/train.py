@@ -72,9 +72,9 @@ def call_history(merged: pa.Table, calls: pa.Table | None) -> History:
     owner: dict[str, int] = {}
     lineage = merged.column("lead_ids").to_pylist() if "lead_ids" in merged.column_names \
         else merged.column("lead_id").to_pylist()
-    for i, ids in enumerate(lineage):
+    for k, ids in enumerate(lineage):
         for lead_id in str(ids).split(","):
-            owner[lead_id] = i
+            owner[lead_id] = k
     last_seen = (merged.column("last_seen_at") if "last_seen_at" in merged.column_names
                  else merged.column("created_at")).to_pylist()
     sold: list[bool | None] = [None] * n
@@ -176,7 +176,7 @@ def train_and_score(merged: pa.Table, calls: pa.Table | None, as_of: datetime, s
     y = np.array([bool(history.sold[i]) for i in order], dtype=int)
     fit = fit_and_evaluate(take(cols, order), y, categorical, safe, seed=seed, threads=threads,
                            test_share=test_share)
-    split = dict(fit.split)
+    split: dict[str, Any] = dict(fit.split)  # train/test sizes (int), then the cut's timestamps
     if split:
         split["train_until"] = created_at[order[int(split["train"]) - 1]]
         split["test_from"] = created_at[order[int(split["train"])]]
@@ -249,7 +249,8 @@ def fit_and_evaluate(feats: dict[str, Any], y: np.ndarray, categorical: list[str
     gain = gain_lr = None
     tiers: list[dict[str, object]] = []
     split: dict[str, object] = {}
-    sizes = COMPLEXITY  # the final fit reuses the size the held-out run chose: one fit instead of three
+    # the final fit reuses the size the held-out run chose: one fit instead of three
+    sizes: tuple[tuple[int, float], ...] = COMPLEXITY
     n = len(y)
     if n >= 100:
         train, test = time_split(n, test_share)

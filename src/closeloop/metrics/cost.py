@@ -44,11 +44,17 @@ Aggregate = Callable[[Any, Any, list[str], list[Metric], Conventions], dict[str,
 
 
 class Priced(Protocol):
-    """A contract as cost needs it: its name, the calls it covers, and its price."""
+    """A contract as cost needs it: its name, the calls it covers, and its price (read-only,
+    so frozen dataclasses such as :class:`closeloop.contracts.Contract` qualify)."""
 
-    name: str
-    filters: tuple[Filter, ...]
-    price: Price | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def filters(self) -> tuple[Filter, ...]: ...
+
+    @property
+    def price(self) -> Price | None: ...
 
 
 def wants_cost(metrics: Sequence[Metric]) -> bool:

@@ -40,7 +40,7 @@ BASE_DIMENSIONS = (
 GRAINS = ("day", "week", "month")
 
 
-@ibis.udf.scalar.builtin(name="epoch", signature=((dt.Timestamp(timezone="UTC"),), dt.float64))
+@ibis.udf.scalar.builtin(name="epoch", signature=((dt.Timestamp(timezone="UTC"),), dt.float64))  # type: ignore[untyped-decorator]  # ibis's udf decorators are untyped
 def _duck_epoch(ts: Any) -> Any:
     """DuckDB's ``epoch(timestamptz)``: seconds since 1970 without a per-row calendar cast."""
 
@@ -101,7 +101,7 @@ class Tables:
             from closeloop.metrics.facts import load_facts
 
             stored = load_facts(con)
-        return cls(*(con.table(n) for n in ("calls", "centers", "agents", "leads")), facts=stored)
+        return cls(con.table("calls"), con.table("centers"), con.table("agents"), con.table("leads"), facts=stored)
 
 
 def dimensions(tables: Tables) -> list[str]:

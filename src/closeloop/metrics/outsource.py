@@ -255,7 +255,7 @@ def _candidate(party: str, hist: _History, adj: Any, in_seg: np.ndarray, today: 
     c = contract_for(contracts, by, party)
     sl = _sl_target(c)
     alone, extra = _staffing(frame, by, party, today, sl, conv)
-    base = {"party": party, "contract": c.name if c else None, "history": hist.total,
+    base: dict[str, Any] = {"party": party, "contract": c.name if c else None, "history": hist.total,
             "comparable": hist.comparable, "coverage": hist.coverage, "service_level_target": sl,
             "agents_alone": alone, "agents_alone_ci": _staffing_ci(today, sl, conv), "agents_extra": extra}
     if party not in adj.groups:

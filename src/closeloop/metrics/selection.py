@@ -7,7 +7,7 @@ Filters are small text expressions a command line can carry, parsed here once:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -65,7 +65,7 @@ def check_columns(valid: Sequence[str], names: Sequence[str], what: str) -> None
         raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; valid: {', '.join(valid)}")
 
 
-def needed_columns(sel: Selection, *more: Sequence[str]) -> set[str]:
+def needed_columns(sel: Selection, *more: Iterable[str]) -> set[str]:
     """Columns a selection (and any further column lists) uses: tells enrich which joins to make."""
     cols = {f.column for f in sel.filters} | set(sel.by)
     for m in more:

@@ -215,7 +215,8 @@ class Accounts:
             with self.engine.begin() as conn:
                 conn.execute(update(s).where(s.c.id_hash == _digest(sid)).values(last_seen_at=now))
         user = User(row["user_id"], row["name"], row["role"], row["vendor"], row["center_id"], row["agent_id"])
-        return Session(user, row["csrf"], utc(row["created_at"]), last)
+        created = utc(row["created_at"])
+        return Session(user, row["csrf"], created if created is not None else last, last)
 
     def revoke_session(self, sid: str, now: datetime | None = None) -> None:
         """End one session (logout)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from closeloop.errors import InputError
+from closeloop.errors import InputError, StorageError
 from closeloop.ops import schema
 from closeloop.ops.store import OpsStore, utc
 
@@ -33,7 +33,10 @@ def add_review(store: OpsStore, call_id: str, center_id: str | None, reviewer: s
         got = conn.execute(insert(schema.web_qa_reviews).values(
             call_id=call_id, center_id=center_id, reviewer=reviewer, steps=json.dumps(steps), comment=comment,
             created_at=datetime.now(UTC)))
-    return int(got.inserted_primary_key[0])
+    key = got.inserted_primary_key
+    if key is None:  # an INSERT of one row always has its key; say so rather than index None
+        raise StorageError("the QA review was not stored (no key returned)")
+    return int(key[0])
 
 
 def reviews(store: OpsStore, call_id: str) -> list[dict[str, Any]]:

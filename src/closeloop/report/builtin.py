@@ -7,6 +7,7 @@ plugged-in section would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup
@@ -223,7 +224,7 @@ def sla(ctx: ReportContext) -> SectionResult | None:
 def _readable(row: dict[str, Any]) -> dict[str, Any]:
     """An SLA row with value, CI, target and margin formatted for the metric (rate or seconds)."""
     rate = METRICS[row["metric"]].is_rate
-    fmt = (lambda v: f"{v * 100:.1f}%") if rate else (lambda v: f"{v:,.1f}")
+    fmt: Callable[[float], str] = (lambda v: f"{v * 100:.1f}%") if rate else (lambda v: f"{v:,.1f}")
     out = dict(row)
     for key in ("value", "target", "margin"):
         out[key] = fmt(row[key]) if row[key] is not None else ""

@@ -21,7 +21,7 @@ def _fmt(v: float, pct: bool) -> str:
 def _nice_max(v: float) -> float:
     if v <= 0:
         return 1.0
-    mag = 10 ** math.floor(math.log10(v))
+    mag: float = 10 ** math.floor(math.log10(v))  # an int power of ten, or a fraction below 1
     for step in (1, 2, 2.5, 5, 10):
         if v <= step * mag:
             return step * mag
@@ -53,7 +53,8 @@ def line_chart(
                          f"{escape(str(label))}</text>")
     for k, (name, vals) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
-        pts, segs = [], []
+        pts: list[str] = []
+        segs: list[list[str]] = []
         for i, v in enumerate(vals):
             if v is None:
                 if pts:
@@ -90,10 +91,10 @@ def forest_plot(
 
     parts = [_open(width, height, title)]
     for t in range(5):
-        v = xmax * t / 4
-        parts.append(f'<line x1="{x(v):.1f}" y1="{top}" x2="{x(v):.1f}" y2="{height - 26}" stroke="#e5e7eb"/>'
-                     f'<text x="{x(v):.1f}" y="{height - 12}" font-size="10" text-anchor="middle">'
-                     f"{_fmt(v, pct)}</text>")
+        tick = xmax * t / 4
+        parts.append(f'<line x1="{x(tick):.1f}" y1="{top}" x2="{x(tick):.1f}" y2="{height - 26}" stroke="#e5e7eb"/>'
+                     f'<text x="{x(tick):.1f}" y="{height - 12}" font-size="10" text-anchor="middle">'
+                     f"{_fmt(tick, pct)}</text>")
     if reference is not None:
         parts.append(f'<line class="reference" x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" '
                      f'y2="{height - 26}" stroke="#6b7280" stroke-dasharray="4 3" data-value="{reference:.6g}"/>')

@@ -94,7 +94,8 @@ def _events(backend: Any, kinds: list[str]) -> list[dict[str, Any]]:
     ev = _table(backend, "conversation_events")
     if not kinds or ev is None:
         return []
-    return ev.filter(ev.kind.isin(kinds)).to_pyarrow().to_pylist()
+    rows: list[dict[str, Any]] = ev.filter(ev.kind.isin(kinds)).to_pyarrow().to_pylist()
+    return rows
 
 
 def _html(ctx: ReportContext, summary: Any, top: list[Any], examples: dict[str, list[dict[str, Any]]]) -> str:

@@ -27,6 +27,7 @@ def render_report(ctx: ReportContext, sections: list[Section] | None = None) -> 
     """
     built: list[dict[str, Any]] = []
     summary: list[str] = []
+    error: str | None
     for sec in sections if sections is not None else SECTIONS:
         try:
             result = sec.build(ctx)

@@ -45,10 +45,13 @@ class SectionResult:
 
 
 class Section(Protocol):
-    """What the report needs from a section."""
+    """What the report needs from a section (read-only, so frozen dataclasses qualify)."""
 
-    key: str
-    title: str
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
 
     def build(self, ctx: ReportContext) -> SectionResult | None:
         """The section's content, or None to leave it out."""

@@ -90,7 +90,8 @@ class SkillExpansion(Policy):
 
     def _min_level(self, state: RouterState, contact: Contact) -> int:
         waited = state.now - contact.arrived_at
-        return self.p["expanded_level"] if waited >= self.p["expand_after_s"] else self.p["initial_level"]
+        value: int = self.p["expanded_level"] if waited >= self.p["expand_after_s"] else self.p["initial_level"]
+        return value
 
     def _pick(self, state: RouterState, contact: Contact) -> list[Decision]:
         need = self._min_level(state, contact)

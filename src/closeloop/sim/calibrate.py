@@ -82,7 +82,8 @@ class Calls:
     @property
     def served(self) -> np.ndarray:
         """Answered calls."""
-        return np.isfinite(self.answered)
+        array: np.ndarray = np.isfinite(self.answered)
+        return array
 
 
 def epoch_seconds(col: pa.ChunkedArray) -> np.ndarray:
@@ -105,7 +106,8 @@ def calls_from_table(table: pa.Table, start: datetime, tz: str, caller_column: s
     base = local_seconds(np.array([start.timestamp()]), tz)[0]
 
     def rel(name: str) -> np.ndarray:
-        return local_seconds(_epoch_nan(t[name]), tz) - base
+        array: np.ndarray = local_seconds(_epoch_nan(t[name]), tz) - base
+        return array
 
     caller = None
     if caller_column:
@@ -223,7 +225,8 @@ def after_call_gaps(c: Calls, m: np.ndarray, cap_s: float = 600.0) -> np.ndarray
     prev, nxt = o[:-1], o[1:]
     gap = c.answered[nxt] - c.ended[prev]
     ok = (c.agent[prev] == c.agent[nxt]) & (c.offered[nxt] < c.ended[prev]) & m[prev] & (gap > 0) & (gap <= cap_s)
-    return gap[ok]
+    array: np.ndarray = gap[ok]
+    return array
 
 
 def _rank_priorities(fits: list[QueueFit]) -> None:
@@ -265,10 +268,10 @@ def busyness(per_day: dict[str, np.ndarray], expected: dict[str, np.ndarray], mi
     big = [q for q in per_day if busy[q].sum() >= 3 and expected[q][busy[q]].mean() >= min_per_day]
     covs = []
     for i, a in enumerate(big):
-        for b in big[i + 1:]:
-            both = busy[a] & busy[b]
+        for other in big[i + 1:]:
+            both = busy[a] & busy[other]
             if both.sum() >= 3:
-                covs.append(float(np.cov(ratio[a][both], ratio[b][both])[0, 1]))
+                covs.append(float(np.cov(ratio[a][both], ratio[other][both])[0, 1]))
     shared_var = max(0.0, float(np.mean(covs))) if covs else 0.0
     members = big if shared_var > 0 else []
     own = {}

@@ -88,7 +88,8 @@ class Dist:
         if k == "weibull":
             return self["scale"] * rng.weibull(self["shape"], shape)
         v = np.asarray(self.values, dtype=float)
-        return np.interp(rng.random(shape), np.linspace(0.0, 1.0, len(v)), v)
+        array: np.ndarray = np.interp(rng.random(shape), np.linspace(0.0, 1.0, len(v)), v)
+        return array
 
     # ---- describing -----------------------------------------------------------------
 
@@ -115,7 +116,8 @@ class Dist:
             return (x >= self["value"]).astype(float)
         if self.kind == "empirical":
             v = np.asarray(self.values, dtype=float)
-            return np.interp(x, v, np.linspace(0.0, 1.0, len(v)), left=0.0, right=1.0)
+            array: np.ndarray = np.interp(x, v, np.linspace(0.0, 1.0, len(v)), left=0.0, right=1.0)
+            return array
         return np.asarray(self.scipy().cdf(x), dtype=float)
 
     def scipy(self) -> Any:

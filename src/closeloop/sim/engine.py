@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 from itertools import count
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class EventEngine:
         self.w, self.jobs = world, jobs
         self.policy = world.policy
         self.state = world.new_state()
-        self.events: list[tuple] = []
+        self.events: list[tuple[Any, ...]] = []  # (time, seq, kind, x, y) in a heap
         self.seq = count()
         self.qnames = [q.name for q in world.qdefs]
         self.drop_after = float(self.policy.p.get("drop_after_s", 2.0))
@@ -94,45 +95,46 @@ class EventEngine:
 
     # ---- events -----------------------------------------------------------------
 
-    def _event(self, kind: int, x: object, y: object) -> None:
+    def _event(self, kind: int, x: Any, y: object) -> None:
+        # x is the event's payload: an index (agent, job, queue) or a SetTimer, by kind
         st = self.state
         if kind == END:
-            self._free(st.agents[x])  # type: ignore[index]
+            self._free(st.agents[x])
         elif kind == ABANDON:
-            self._abandon(x)  # type: ignore[arg-type]
+            self._abandon(x)
         elif kind == RETRY:
-            self._arrive(x)  # type: ignore[arg-type]
+            self._arrive(x)
         elif kind == SHIFT_ON:
-            a = st.agents[x]  # type: ignore[index]
+            a = st.agents[x]
             a.on_shift = True
             if not a.busy:
                 st.mark_idle(a, st.now)
                 self.apply(self.policy.on_agent_free(st, a))
         elif kind == SHIFT_OFF:
-            st.mark_off(st.agents[x])  # type: ignore[index]
+            st.mark_off(st.agents[x])
         elif kind == REVIEW:
             nxt = st.now + self.policy.review_s  # type: ignore[operator]
             if nxt < self.w.horizon:
                 self.push(nxt, REVIEW)
             self.apply(self.policy.on_timer(st, Timer("review")))
         elif kind == TIMER:
-            d: SetTimer = x  # type: ignore[assignment]
+            d: SetTimer = x
             self.apply(self.policy.on_timer(st, Timer(d.tag, d.contact)))
         elif kind == CONNECT:
-            self._connect(x)  # type: ignore[arg-type]
+            self._connect(x)
         elif kind == MAX_WAIT:
-            nj = self.lim.max_wait(x)  # type: ignore[arg-type]
+            nj = self.lim.max_wait(x)
             if nj >= 0:
                 self._arrive(nj)
         elif kind == HANG_UP:
-            self.lim.hang_up(x)  # type: ignore[arg-type]
+            self.lim.hang_up(x)
         elif kind == WINDOW:
             if y:
-                self.windows.reopen(x, self._arrive)  # type: ignore[union-attr,arg-type]
+                self.windows.reopen(x, self._arrive)  # type: ignore[union-attr]
             else:
-                self.windows.close(x, self.qnames[x])  # type: ignore[union-attr,index,arg-type]
+                self.windows.close(x, self.qnames[x])  # type: ignore[union-attr]
         elif kind == TRANSFER:
-            self._transfer(x)  # type: ignore[arg-type]
+            self._transfer(x)
         elif kind == STAFF:
             self.roster.change(x, st.now, lambda a: self.apply(self.policy.on_agent_free(st, a)))  # type: ignore
 

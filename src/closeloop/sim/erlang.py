@@ -154,7 +154,8 @@ def _served_within(gen, rates: np.ndarray, t: float, n: int) -> np.ndarray:  # t
     # probability of ending in "served" by t, from each start: e^{Qt} applied to indicator of served
     ind = np.zeros(n + 1)
     ind[n] = 1.0
-    return expm_multiply(full * t, ind)[:n]
+    array: np.ndarray = expm_multiply(full * t, ind)[:n]
+    return array
 
 
 def poisson_tail(agents: int, load: float) -> float:

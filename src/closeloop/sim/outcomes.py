@@ -53,7 +53,8 @@ class Outcomes:
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-9, 1 - 1e-9)
-    return np.log(p / (1 - p))
+    array: np.ndarray = np.log(p / (1 - p))
+    return array
 
 
 def switch_counts(agent: np.ndarray, start: np.ndarray, is_care: np.ndarray) -> np.ndarray:
@@ -143,14 +144,16 @@ def _conversation(
 def _norm(u: np.ndarray) -> np.ndarray:
     from scipy.special import ndtri
 
-    return ndtri(np.clip(u.astype(np.float64), 1e-12, 1 - 1e-12))
+    array: np.ndarray = ndtri(np.clip(u.astype(np.float64), 1e-12, 1 - 1e-12))
+    return array
 
 
 def _order_values(s, qs: np.ndarray, u: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
     mean = np.array([max(q.order_value_mean, 1e-9) for q in s.queues])[qs]
     sd = np.array([q.order_value_sd for q in s.queues])[qs]
     s2 = np.log1p((sd / mean) ** 2)
-    return np.exp(np.log(mean) - s2 / 2 + np.sqrt(s2) * _norm(u))
+    array: np.ndarray = np.exp(np.log(mean) - s2 / 2 + np.sqrt(s2) * _norm(u))
+    return array
 
 
 def _levels(world: World) -> np.ndarray:

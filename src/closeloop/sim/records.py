@@ -64,7 +64,7 @@ def calls_table(world: World, jobs: Jobs, out: Outcomes) -> pa.Table:
         "ended_at": _ts(world, jobs.array("end")[keep]),
         "agent_id": pa.array([agent_ids[a] if a >= 0 and ok else None
                               for a, ok in zip(agent.tolist(), served.tolist(), strict=True)], pa.string()),
-        "lead_id": pa.array(np.where(lead >= 0, lead_ids, None), pa.string()),
+        "lead_id": pa.array(np.where(lead >= 0, lead_ids, None), pa.string()),  # type: ignore[call-overload]  # stubs reject None
         "hold_s": pa.array(np.where(served, 0.0, np.nan), pa.float64(), from_pandas=True),
         "wrap_s": pa.array(np.where(served, jobs.array("wrap")[keep], np.nan), pa.float64(), from_pandas=True),
         "outcome": pa.array(outcome.astype(object), pa.string()),

@@ -63,27 +63,31 @@ class HeadTable(BaseModel):
     seed: int | None = None
 
 
+def _optional(kind: Any) -> Any:
+    """``(kind | None, None)``: an optional field for :func:`pydantic.create_model` (kinds built at run time)."""
+    return (kind | None, None)
+
+
 @cache
 def scenario_model() -> type[BaseModel]:
     """The whole file's model (built once)."""
-    queue = create_model("QueueTable", __base__=_table_model("queues"),
-                         **{k: (DistTable | None, None) for k in ("talk", "wrap", "patience", "retrial_delay")},
-                         leads=(list[_table_model("leads")] | None, None))  # type: ignore[valid-type]
-    agents = create_model("AgentsTable", __base__=_table_model("agents"),
-                          shift=(_table_model("shift") | None, None))  # type: ignore[valid-type]
-    policy = create_model("PolicyTable", __config__=ConfigDict(extra="allow"),
-                          name=(str | None, Field(None, description="a built-in policy or 'package.module:Class'")))
-    return create_model(
-        "ScenarioFile", __config__=ConfigDict(extra="forbid"),
-        __doc__="A scenario file (docs/simulator.md): what the simulator runs.",
-        scenario=(HeadTable | None, None),
-        centers=(list[_table_model("centers")] | None, None),  # type: ignore[valid-type]
-        queues=(list[queue] | None, None),  # type: ignore[valid-type]
-        agents=(list[agents] | None, None),  # type: ignore[valid-type]
-        outcomes=(_table_model("outcomes") | None, None),  # type: ignore[valid-type]
-        policy=(policy | None, None),  # type: ignore[valid-type]
-        busyness=(list[_table_model("busyness")] | None, None),  # type: ignore[valid-type]
-    )
+    dists: dict[str, Any] = {k: _optional(DistTable) for k in ("talk", "wrap", "patience", "retrial_delay")}
+    queue: Any = create_model("QueueTable", __base__=_table_model("queues"), **dists,
+                              leads=_optional(list[_table_model("leads")]))  # type: ignore[misc]
+    agents: Any = create_model("AgentsTable", __base__=_table_model("agents"),
+                               shift=_optional(_table_model("shift")))
+    named = Field(None, description="a built-in policy or 'package.module:Class'")
+    policy: Any = create_model("PolicyTable", __config__=ConfigDict(extra="allow"), name=(str | None, named))
+    tables: dict[str, Any] = {
+        "scenario": _optional(HeadTable), "centers": _optional(list[_table_model("centers")]),  # type: ignore[misc]
+        "queues": _optional(list[queue]), "agents": _optional(list[agents]),
+        "outcomes": _optional(_table_model("outcomes")), "policy": _optional(policy),
+        "busyness": _optional(list[_table_model("busyness")]),  # type: ignore[misc]
+    }
+    model: type[BaseModel] = create_model("ScenarioFile", __config__=ConfigDict(extra="forbid"),
+                                          __doc__="A scenario file (docs/simulator.md): what the simulator runs.",
+                                          **tables)
+    return model
 
 
 def check_shape(data: dict[str, Any], path: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -91,7 +91,8 @@ class Jobs:
     def outcome_attempt(self) -> np.ndarray:
         """Each job's attempt index into per-attempt outcome draws: a caller is answered at most
         once, so attempts past the predrawn width may share the last column."""
-        return np.minimum(self.array("att"), self.width - 1)
+        array: np.ndarray = np.minimum(self.array("att"), self.width - 1)
+        return array
 
     def array(self, name: str) -> np.ndarray:
         """A result or input column as a numpy array (cached; call after the run)."""
@@ -120,7 +121,8 @@ class Jobs:
 
     def retry_at(self, j: int, t: float) -> float:
         """When the next attempt after job ``j`` (failed at ``t``) arrives."""
-        return t + self.draw("delay", self.root[j], self.att[j])
+        value: float = t + self.draw("delay", self.root[j], self.att[j])
+        return value
 
     def add_attempt(self, j: int, t: float, patience: str = "fresh") -> int:
         """Append the next attempt of job ``j``'s caller or lead, arriving at ``t``; return its id.
@@ -177,7 +179,7 @@ def rate_grid(s: Scenario, q: QueueSpec, rng: np.random.Generator, shared: dict[
     tz = ZoneInfo(s.timezone)
     span = 7 * 86400 if q.profile_period == "week" else 86400
     rates = np.empty(n)
-    day_of: list[object] = []
+    day_of: list[date] = []
     for k in range(n):
         local = (s.start + timedelta(seconds=(k + 0.5) * GRID_S)).astimezone(tz)
         sod = local.hour * 3600 + local.minute * 60 + local.second
@@ -223,7 +225,7 @@ def poisson_times(rates: np.ndarray, horizon: float, rng: np.random.Generator) -
     lengths = np.minimum(GRID_S, horizon - np.arange(len(rates)) * GRID_S)
     counts = rng.poisson(rates * lengths)
     starts = np.repeat(np.arange(len(rates)) * GRID_S, counts)
-    times = starts + rng.random(int(counts.sum())) * np.repeat(lengths, counts)
+    times: np.ndarray = starts + rng.random(int(counts.sum())) * np.repeat(lengths, counts)
     times.sort()
     return times
 
@@ -298,7 +300,9 @@ def draw_traffic(s: Scenario, seed: np.random.SeedSequence) -> Jobs:
     late = _late_draws(s, streams, cat["qi"].astype(np.int64)) if UNLIMITED in natt else None
     keyed = _transfer_draws(s, streams) if any(q.transfer_prob > 0 for q in s.queues) else None
     return Jobs(
-        q=cat["qi"].astype(np.int64).tolist(), arrive=cat["t"].tolist(), root=list(range(n_all)), att=[0] * n_all,
+        q=cat["qi"].astype(np.int64).tolist(),
+        arrive=cat["t"].tolist(),  # type: ignore[arg-type]  # 1-D: numpy stubs cannot tell tolist() gives floats
+        root=list(range(n_all)), att=[0] * n_all,
         patience=first["patience"], base=first["base"], wrap=first["wrap"], reached=first["reached"], u=first["u"],
         root_queue=cat["qi"].astype(np.int64), root_lead=cat["lead"].astype(np.int64), root_quality=cat["qual"],
         attempts=cat["natt"].astype(np.int64), m={k: cat[k] for k in DRAWS}, blocks=blocks, leads=leads, late=late,

@@ -214,7 +214,7 @@ def _compare(metric: str, obs: Fig | None, sims: list[float], keep_obs: bool = T
 
 
 def simulated_hourly(s: Scenario, replications: int, seed: int | None = None, engine: str = "auto"
-                     ) -> list[dict[tuple[str, int], dict[str, float]]]:
+                     ) -> list[dict[tuple[str, int], Counts]]:
     """:func:`hourly` of each replication of ``s`` (the seeds ``simulate`` uses)."""
     from closeloop.sim.runner import run_once
 

@@ -42,7 +42,7 @@ def build_world(s: Scenario, policy: Policy) -> World:
             level = a.skills.get(q.skill, 1)
             row.append(centers[a.center_id].handle_factor * (1.0 + e * (5 - level) / 5.0))
         factor.append(row)
-    duty = []
+    duty: list[list[tuple[float, float]]] = []
     for a in s.agents:
         if a.plan is not None:
             duty.append([])  # filled by the engine as the staffing plan plays out

@@ -13,6 +13,8 @@ intervals are one call.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtri
@@ -36,6 +38,15 @@ def _counts(successes: ArrayLike, n: ArrayLike) -> tuple[np.ndarray, np.ndarray]
     return x, m
 
 
+# Overloads: scalars give floats; an array (1-d or more, as every caller passes) gives arrays.
+@overload
+def wilson_interval(successes: float, n: float, conf: float = 0.95) -> tuple[float, float]: ...
+@overload
+def wilson_interval(successes: np.ndarray, n: ArrayLike, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def wilson_interval(
+    successes: ArrayLike, n: ArrayLike, conf: float = 0.95
+) -> tuple[np.ndarray | float, np.ndarray | float]: ...
 def wilson_interval(
     successes: ArrayLike, n: ArrayLike, conf: float = 0.95
 ) -> tuple[np.ndarray | float, np.ndarray | float]:

@@ -47,7 +47,8 @@ class LogisticFit:
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Success probability for each row of design matrix ``X``."""
-        return expit(np.asarray(X, float) @ self.coef)
+        array: np.ndarray = expit(np.asarray(X, float) @ self.coef)
+        return array
 
     def table(self) -> list[dict[str, float | str]]:
         """Coefficients as rows (name, coef, se, ci_low, ci_high, pvalue, odds_ratio)."""

@@ -131,7 +131,8 @@ def _ab(u: np.ndarray, v: np.ndarray, cap: np.ndarray | None = None) -> tuple[np
 def _loglik(x: np.ndarray, m: np.ndarray, u: np.ndarray, v: np.ndarray, cap: np.ndarray) -> np.ndarray:
     _, a, b = _ab(u, v, cap)
     a, b = a[:, None], b[:, None]
-    return np.sum(betaln(x + a, m - x + b) - betaln(a, b), axis=1)
+    array: np.ndarray = np.sum(betaln(x + a, m - x + b) - betaln(a, b), axis=1)
+    return array
 
 
 def _derivatives(x: np.ndarray, m: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:

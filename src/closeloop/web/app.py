@@ -181,7 +181,7 @@ def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
     def walk(items: list[Any]) -> None:
         for r in items:
             if isinstance(r, APIRoute):
-                out.append((r.path, frozenset(r.methods)))
+                out.append((r.path, frozenset(r.methods or ())))
             elif hasattr(r, "original_router"):  # an included router (FastAPI >= 0.120 keeps it whole)
                 walk(r.original_router.routes)
             elif hasattr(r, "routes") and not hasattr(r, "app"):

@@ -132,7 +132,7 @@ class ResultCache:
         self._lock = threading.Lock()
 
     def _stamp(self) -> Hashable:
-        out = []
+        out: list[tuple[int, int] | None] = []  # (mtime, size) per file; None where it is missing
         for p in self.paths:
             try:
                 st = p.stat()
@@ -404,7 +404,8 @@ class ScopedData:
 
     def _scope_sql(self, alias: str, centers_only: bool = False) -> tuple[str, list[Any]]:
         """The scope as a bound SQL condition on a table with center_id (and agent_id)."""
-        cond, params = ["TRUE"], []
+        cond: list[str] = ["TRUE"]
+        params: list[Any] = []
         if self.scope.centers is not None:
             cond.append(f"list_contains(?, {alias}.center_id)")
             params.append(sorted(self.scope.centers))

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from closeloop.errors import ConfigError, InputError
+from closeloop.errors import InputError
 from closeloop.results import Column, Result, Schema, schema_of
 from closeloop.workspace.base import Base
 
@@ -311,20 +311,6 @@ class Analysis(Base):
                                         low_volume)
         return Result.from_rows(VOLUME, [flatten(r) for r in rows], title="volume vs conversion")
 
-    def contracts(self, path: str | Path | None = None) -> list[Any]:
-        """The parsed contract file (default: contracts.toml in the workspace)."""
-        from closeloop.contracts import parse_contracts
-
-        file = Path(path) if path is not None else self.root / "contracts.toml"
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"no contract file at {file}: write one (see docs/sla.md, examples/contracts/) "
-                              "or pass the contracts path") from None
-        except OSError as exc:
-            raise ConfigError(f"{file}: cannot read the contract file ({exc.strerror or exc})") from exc
-        return parse_contracts(text, str(file))
-
     def sla_terms(self, contracts: str | Path | None = None) -> Result:
         """The contract file's terms, validated, one row per term."""
         rows = [{"contract": c.name, "scope": " & ".join(map(str, c.filters)), "judge": c.judge,
@@ -356,7 +342,7 @@ class Analysis(Base):
         conv = self.conventions()
         with self.fact_tables(conv, progress or _quiet()) as tables:
             results = check_contracts(tables, conv, terms, sel.start, sel.end)
-        counts = {"failed": sum(r.status == FAIL for r in results),
+        counts: dict[str, float] = {"failed": sum(r.status == FAIL for r in results),
                   "passed": sum(r.status == "pass" for r in results)}
         counts["not_judged"] = len(results) - counts["failed"] - counts["passed"]
         counts["penalties"] = sum(-r.money for r in results if r.money < 0)
@@ -399,7 +385,7 @@ class Analysis(Base):
         with self.fact_tables(conv, steps) as tables:
             steps.step("building the report")
             title = title or (f"Vendor review: {vendor}" if vendor else None)
-            extra = {"title": title} if title else {}
+            extra: dict[str, Any] = {"title": title} if title else {}  # else the report's default title
             ctx = ReportContext(tables, conv, sel, terms, **extra)
             if latest:
                 first, last = latest_period(ctx, str(period))

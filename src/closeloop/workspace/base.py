@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from closeloop.errors import InputError, StorageError, map_errors
+from closeloop.errors import ConfigError, InputError, StorageError, map_errors
 from closeloop.settings import Settings
 from closeloop.warehouse import Warehouse, open_warehouse
 
@@ -51,6 +51,20 @@ class Base:
         """The analytical store, open for the block (read-only unless ``write``)."""
         with map_errors("warehouse"), open_warehouse(self.settings, read_only=not write) as wh:
             yield wh
+
+    def contracts(self, path: str | Path | None = None) -> list[Any]:
+        """The parsed contract file (default: contracts.toml in the workspace); several use-cases read it."""
+        from closeloop.contracts import parse_contracts
+
+        file = Path(path) if path is not None else self.root / "contracts.toml"
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"no contract file at {file}: write one (see docs/sla.md, examples/contracts/) "
+                              "or pass the contracts path") from None
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read the contract file ({exc.strerror or exc})") from exc
+        return parse_contracts(text, str(file))
 
     def conventions(self, **overrides: Any) -> Any:
         """The workspace's metric conventions (docs/metrics.md), with overrides such as ``conf``."""

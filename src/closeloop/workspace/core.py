@@ -148,8 +148,10 @@ class Workspace(Analysis, Conversations, Money, Simulation, Twin):  # each a Bas
                 col = _DATE_COLUMN.get(name)
                 first = last = None
                 if col and n:
-                    first, last = wh.con.execute(f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchone()
-                rejected = wh.con.execute("SELECT count(*) FROM rejects WHERE record = ?", [name]).fetchone()[0]
+                    first, last = wh.con.execute(  # type: ignore[misc]  # aggregate: always one row
+                        f'SELECT min("{col}"), max("{col}") FROM "{name}"').fetchone()
+                rejected = wh.con.execute(  # type: ignore[index]  # aggregate: always one row
+                    "SELECT count(*) FROM rejects WHERE record = ?", [name]).fetchone()[0]
                 rows.append({"table": name, "rows": n, "from": first, "to": last, "rejected": rejected})
         return Result.from_rows(STATUS, rows, title=f"workspace {self.root}", display_zone=self.display_zone(),
                                 size=size)

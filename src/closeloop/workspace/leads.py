@@ -252,6 +252,7 @@ class Leads:
             "AND m.lead_id NOT IN (SELECT k.cluster_id FROM lead_clusters k JOIN calls c ON c.lead_id = k.lead_id)"
         self._read("lead_scores", "run leads score first")
         with self.ws.warehouse() as wh:
+            rows: list[dict[str, Any]]
             rows = wh.query(f"""SELECT m.lead_id, m.created_at, m.phone, m.country, s.score, s.tier, s.reasons
                 FROM leads_merged m JOIN lead_scores s USING (lead_id)
                 WHERE m.status = 'ready' {called}""").to_pylist()

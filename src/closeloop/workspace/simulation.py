@@ -98,7 +98,8 @@ def simulate(scenario: str | Path, replications: int = 5, policy: str | None = N
         s.make_policy(policy, {})
     if compare is not None:
         s.make_policy(compare, {})
-    params = None if policy is None or policy == s.policy else {}
+    params: dict[str, Any] | None = None if policy is None or policy == s.policy else {}
+
     def tick(name: str) -> Any:
         if progress is None:
             return None

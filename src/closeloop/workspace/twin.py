@@ -67,7 +67,8 @@ class Twin(Base):
                       end: datetime | None = None, centers_only: bool = False) -> tuple[pa.Table, list[dict[str, Any]]]:
         """Inbound calls (some queues, offered in [start, end)) — or just their distinct center ids —
         and the centers' records."""
-        where, params = ["direction = 'inbound'"], []
+        where: list[str] = ["direction = 'inbound'"]
+        params: list[object] = []  # queue names and datetimes, bound in order
         if queues:
             where.append(f"queue IN ({', '.join('?' for _ in queues)})")
             params += queues

@@ -76,4 +76,5 @@ def get_format(name: str) -> FormatAdapter:
         known = ", ".join(["canonical", *sorted(FORMATS)])
         raise InputError(f"unknown format {name!r}; known formats: {known}") from None
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)()
+    adapter: FormatAdapter = getattr(importlib.import_module(module), cls)()
+    return adapter

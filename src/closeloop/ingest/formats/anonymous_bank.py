@@ -150,7 +150,8 @@ class AnonymousBank:
             "offered_at": self._iso(base + offered, everywhere),
             "answered_at": self._iso(base + clock["ser_start"], agent),
             "ended_at": self._iso(base + np.where(agent, clock["ser_exit"], clock["q_exit"]), everywhere),
-            "agent_id": pa.array(np.where(agent, rows.text["server"], None), pa.string()),
+            "agent_id": pa.array(np.where(agent, rows.text["server"], None),  # type: ignore[call-overload]  # stubs reject None
+                                 pa.string()),
             "outcome": pa.array(_outcomes(agent, sales), pa.string()),
         }
         columns = {name: data.get(name, pa.nulls(n, pa.string())) for name in CALLS.names}
@@ -232,7 +233,8 @@ class _Rows:
 
     def integers(self, name: str) -> np.ndarray:
         """A seconds field (vru_time, q_time, ser_time) as integers; only rows that passed validation ask."""
-        return pc.cast(self.cols[name], pa.int64()).to_numpy(zero_copy_only=False)
+        array: np.ndarray = pc.cast(self.cols[name], pa.int64()).to_numpy(zero_copy_only=False)
+        return array
 
 
 def _check_header(path: Path, lines: list[str]) -> None:

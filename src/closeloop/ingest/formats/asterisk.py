@@ -87,7 +87,7 @@ class AsteriskQueueLog:
         if rejects and len(rejects) > events.num_rows:
             raise InputError(
                 f"{path}: not an Asterisk queue_log: {len(rejects)} of {len(rejects) + events.num_rows} lines are "
-                f"not 'epoch|callid|queue|agent|event|...' (e.g. {rejects[0].raw[:100]!r})"
+                f"not 'epoch|callid|queue|agent|event|...' (e.g. {(rejects[0].raw or '')[:100]!r})"
             )
         skip = pc.or_(pc.is_in(events["event"], pa.array(NON_CALL_EVENTS)),
                       pc.is_in(pc.utf8_upper(events["callid"]), pa.array(NO_CALLID)))
@@ -241,8 +241,9 @@ class _Grouped:
             return np.where(at == self.NONE, np.nan, values)
         text = self.text(column, at)
         ok = pc.fill_null(pc.match_substring_regex(text, r"^\d+(\.\d+)?$"), False)
-        return pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64()).to_numpy(
+        array: np.ndarray = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64()).to_numpy(
             zero_copy_only=False)
+        return array
 
     def raw(self) -> pa.Array:
         """Each call's lines in file order, joined with newlines."""
@@ -338,7 +339,7 @@ def _iso(epochs: pa.ChunkedArray) -> pa.Array:
     whole = micros % 1_000_000 == 0
     text = np.where(whole, np.datetime_as_string(stamps, unit="s"), np.datetime_as_string(stamps, unit="us"))
     text = np.where(fits, text.astype(object) + "+00:00", "epoch out of range")
-    return pa.array(np.where(valid, text, None), pa.string())
+    return pa.array(np.where(valid, text, None), pa.string())  # type: ignore[call-overload]  # numpy stubs reject None
 
 
 MAX_EPOCH_S = 253_402_300_800  # 10000-01-01T00:00:00Z: past it no ISO 8601 year has four digits

@@ -109,9 +109,9 @@ def _reject(problem: PreReject) -> AdapterOutput:
 def _call_id(doc: dict[str, Any], path: Path) -> str:
     meta = doc.get("CustomerMetadata")
     if isinstance(meta, dict) and isinstance(meta.get("ContactId"), str) and meta["ContactId"].strip():
-        return meta["ContactId"].strip()
+        return str(meta["ContactId"]).strip()
     if isinstance(doc.get("JobName"), str) and doc["JobName"].strip():
-        return doc["JobName"].strip()
+        return str(doc["JobName"]).strip()
     name = path.name
     for suffix in (".gz", ".json"):
         if name.lower().endswith(suffix):
@@ -147,6 +147,7 @@ def _segment(i: int, seg: Any, roles: dict[str, str]) -> dict[str, Any] | PreRej
         if not isinstance(value, int | float) or isinstance(value, bool):
             field = "start_s" if name.startswith("Begin") else "end_s"
             return PreReject(None, field, f"{where}: {name} missing or not a number", raw)
+    assert begin is not None and end is not None  # both checked to be numbers just above
     content = seg.get("Content")
     if not isinstance(content, str) or not content.strip():
         return PreReject(None, "text", f"{where}: Content missing or empty", raw)

@@ -65,8 +65,8 @@ def filters(vendor: str | None = None, center_id: str | None = None, queue: str 
             start: Annotated[date | None, Query(description="first day (center local time)")] = None,
             end: Annotated[date | None, Query(description="last day, inclusive")] = None) -> Filters:
     """The filters of a request's URL."""
-    return Filters(vendor, center_id, queue, team, agent_id, period, start and start.isoformat(),
-                   end and end.isoformat())
+    return Filters(vendor, center_id, queue, team, agent_id, period, start.isoformat() if start else None,
+                   end.isoformat() if end else None)
 
 
 Filt = Annotated[Filters, Depends(filters)]
@@ -108,7 +108,9 @@ def interval_chart(card: Result, key: str) -> str:
     from closeloop.report.charts import forest_plot
 
     metric = next((m for m in ("close_rate", *CHARTED) if f"{m}_low" in card.columns), None)
-    rows = [r for r in card.rows() if metric and r.get(metric) is not None][:40]
+    if metric is None:
+        return ""
+    rows = [r for r in card.rows() if r.get(metric) is not None][:40]
     if not rows:
         return ""
     return forest_plot(f"{metric} with its interval", [str(r[key]) for r in rows], [r[metric] for r in rows],
