@@ -67,6 +67,8 @@ def test_runnable_block(beside: Path, name: str, kind: str, body: str) -> None:
         command = line.split("  #")[0].strip()
         if not command:
             continue
+        assert not command.startswith(("closeloop serve", "closeloop demo --serve")), \
+            f"{name}: a server never exits; keep {command!r} out of runnable blocks"
         r = subprocess.run(["bash", "-c", command], cwd=beside / "demo-workspace", capture_output=True, text=True,
                            timeout=600, env=_env())
         allowed = {0, 1} if command.startswith(CHECKS) else {0}
